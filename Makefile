@@ -1,0 +1,49 @@
+# rfm_loyalty: everything a fresh machine needs is installed from here.
+#   make demo   set up and run the main job on the bundled sample (writes out/)
+#   make test   set up and run ruff, mypy and the test suite on pandas 3.x and pandas 2.2
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PD2 := .venv-pd2
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint test-pd3 test-pd2 bench bench-core samples clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev]" "pandas>=3,<4"
+	touch $@
+
+# A second environment pins pandas 2.2: both major versions are supported.
+$(VENV_PD2)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV_PD2)
+	$(VENV_PD2)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_PD2)/bin/python -m pip install --quiet -e ".[dev]" "pandas>=2.2,<2.3"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/rfm-loyalty demo --out out
+
+test: lint test-pd3 test-pd2
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test-pd3: $(VENV)/.installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-pd2: $(VENV_PD2)/.installed
+	$(VENV_PD2)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: bench-core
+
+bench-core: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_core.py --sizes 1M 10M
+
+samples: $(VENV)/.installed
+	$(VENV)/bin/python scripts/make_samples.py
+
+clean:
+	rm -rf $(VENV) $(VENV_PD2) out build *.egg-info src/*.egg-info

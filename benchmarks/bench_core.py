@@ -1,0 +1,220 @@
+"""Benchmark: read_orders + rfm_table against DuckDB SQL on the same Parquet file.
+
+Run:  make bench-core   (or: .venv/bin/python benchmarks/bench_core.py --sizes 1M 10M)
+
+For each size, synthetic order lines (make_orders) are written once to
+benchmarks/.data/ as Parquet. Each measurement runs in a fresh subprocess so
+that its peak memory (ru_maxrss) is its own; rfm_loyalty and DuckDB alternate,
+three repeats each, and the median is reported with the ratio
+rfm_loyalty / DuckDB (below 1.0: rfm_loyalty is faster). The two customer
+tables are compared once per size and must agree exactly (dates, counts) and to
+1e-9 relative (amounts). Results go to the "Core" section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / ".data"
+SIZES = {"1M": 100_000, "10M": 1_000_000}  # customers; ~10 order lines each
+
+DUCKDB_SQL = """
+WITH lines AS (
+    SELECT customer_id, order_id, order_date, amount
+    FROM read_parquet('{path}')
+    WHERE customer_id IS NOT NULL AND order_id IS NOT NULL
+      AND order_date IS NOT NULL AND isfinite(amount)
+),
+orders AS (
+    SELECT customer_id, order_id, CAST(min(order_date) AS DATE) AS day, sum(amount) AS amount
+    FROM lines GROUP BY customer_id, order_id
+)
+SELECT customer_id,
+       min(day) FILTER (WHERE amount > 0) AS first_purchase,
+       max(day) FILTER (WHERE amount > 0) AS last_purchase,
+       DATE '{as_of}' - max(day) FILTER (WHERE amount > 0) AS recency_days,
+       DATE '{as_of}' - min(day) FILTER (WHERE amount > 0) AS tenure_days,
+       max(day) FILTER (WHERE amount > 0) - min(day) FILTER (WHERE amount > 0)
+           AS active_span_days,
+       count(*) FILTER (WHERE amount > 0) AS frequency,
+       count(DISTINCT day) FILTER (WHERE amount > 0) AS purchase_days,
+       sum(amount) AS monetary_total,
+       sum(amount) / count(*) FILTER (WHERE amount > 0) AS monetary_mean
+FROM orders
+GROUP BY customer_id
+HAVING count(*) FILTER (WHERE amount > 0) > 0
+"""
+
+
+def ensure_data(label: str) -> Path:
+    path = DATA / f"orders_{label}.parquet"
+    if not path.exists():
+        from rfm_loyalty.datasets import make_orders
+
+        DATA.mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        lines = make_orders(SIZES[label], start="2020-01-01", end="2024-12-31", random_state=7)
+        lines.to_parquet(path, index=False)
+        print(f"generated {path.name}: {len(lines):,} lines in {time.perf_counter() - t0:.1f}s")
+    return path
+
+
+def child(engine: str, path: str, out: str | None) -> None:
+    """Run one measurement in this (fresh) process and print JSON."""
+    import resource
+
+    import pandas as pd
+
+    from rfm_loyalty.orders import OrderColumns, read_orders
+    from rfm_loyalty.summary import rfm_table
+
+    t0 = time.perf_counter()
+    if engine == "rfm_loyalty":
+        table = rfm_table(read_orders(path, OrderColumns(order_id="order_id")))
+        as_of = pd.Timestamp(table.attrs["as_of"])
+    else:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute("SET threads TO 2")
+        as_of = con.execute(f"SELECT CAST(max(order_date) AS DATE) FROM read_parquet('{path}')")
+        as_of = pd.Timestamp(as_of.fetchone()[0])
+        table = con.execute(DUCKDB_SQL.format(path=path, as_of=as_of.date())).df()
+        table = table.set_index("customer_id")
+    seconds = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if out:
+        table.to_parquet(out)
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb, "customers": len(table),
+                      "as_of": str(as_of.date())}))
+
+
+def run_child(engine: str, path: Path, out: Path | None = None) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", engine, str(path)]
+    if out is not None:
+        cmd += ["--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(ours: Path, theirs: Path) -> str:
+    import numpy as np
+    import pandas as pd
+
+    a = pd.read_parquet(ours).sort_index()
+    b = pd.read_parquet(theirs).sort_index()
+    assert list(a.index) == list(b.index), "customer sets differ"
+    for col in ("first_purchase", "last_purchase"):
+        assert (pd.to_datetime(a[col]).to_numpy() == pd.to_datetime(b[col]).to_numpy()).all(), col
+    for col in ("recency_days", "tenure_days", "active_span_days", "frequency", "purchase_days"):
+        assert (a[col].to_numpy() == b[col].to_numpy().astype("int64")).all(), col
+    for col in ("monetary_total", "monetary_mean"):
+        assert np.allclose(a[col], b[col], rtol=1e-9, atol=1e-6), col
+    return f"identical ({len(a):,} customers)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", nargs="+", default=["1M", "10M"], choices=list(SIZES))
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"))
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], args.out)
+        return
+
+    rows = []
+    for label in args.sizes:
+        path = ensure_data(label)
+        import pyarrow.parquet as pq
+
+        n_lines = pq.ParquetFile(path).metadata.num_rows
+        agreement = compare(
+            *(
+                (run_child(e, path, DATA / f"table_{e}_{label}.parquet"), DATA / f"table_{e}_{label}.parquet")[1]
+                for e in ("rfm_loyalty", "duckdb")
+            )
+        )
+        times: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
+        peaks: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
+        for _ in range(args.repeats):
+            for engine in ("rfm_loyalty", "duckdb"):
+                result = run_child(engine, path)
+                times[engine].append(result["seconds"])
+                peaks[engine].append(result["peak_mb"])
+                customers = result["customers"]
+        med = {e: statistics.median(v) for e, v in times.items()}
+        row = {
+            "size": label,
+            "lines": n_lines,
+            "customers": customers,
+            "rfm_s": med["rfm_loyalty"],
+            "duckdb_s": med["duckdb"],
+            "ratio": med["rfm_loyalty"] / med["duckdb"],
+            "rfm_peak_mb": max(peaks["rfm_loyalty"]),
+            "duckdb_peak_mb": max(peaks["duckdb"]),
+            "agreement": agreement,
+            "all": times,
+        }
+        print(json.dumps(row))
+        rows.append(row)
+    write_results(rows, args.repeats)
+
+
+def write_results(rows: list[dict], repeats: int) -> None:
+    import platform
+
+    import duckdb
+    import numpy
+    import pandas
+
+    lines = [
+        "## Core: read_orders + rfm_table vs DuckDB (issue 2)",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} with `make bench-core` on {platform.machine()}, "
+        f"Python {platform.python_version()}, pandas {pandas.__version__}, numpy "
+        f"{numpy.__version__}, duckdb {duckdb.__version__} (2 threads). Median of {repeats} "
+        "alternating runs, each in a fresh process; peak = max RSS of that process "
+        "(interpreter and imports included). Ratio = rfm_loyalty / DuckDB (<= 1.0: no slower).",
+        "",
+        "| order lines | customers | rfm_loyalty s | DuckDB s | ratio | rfm_loyalty peak MB "
+        "| DuckDB peak MB | tables |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['lines']:,} | {r['customers']:,} | {r['rfm_s']:.2f} | {r['duckdb_s']:.2f} | "
+            f"{r['ratio']:.2f} | {r['rfm_peak_mb']:,.0f} | {r['duckdb_peak_mb']:,.0f} | "
+            f"{r['agreement']} |"
+        )
+    lines += [
+        "",
+        "Both sides read the same Parquet file (customer and order ids as text, timestamps, "
+        "amounts) and return a pandas DataFrame with one row per customer; rfm_loyalty also "
+        "validates every row and builds the quality report.",
+        "",
+    ]
+    replace_section(HERE / "RESULTS.md", lines[0], "\n".join(lines))
+
+
+def replace_section(path: Path, heading: str, body: str) -> None:
+    """Replace one '## ' section of RESULTS.md, keeping the others."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n\n"
+    parts = text.split("\n## ")
+    head, sections = parts[0], ["## " + p for p in parts[1:]]
+    title = heading.split(" (")[0]
+    sections = [s for s in sections if not s.startswith(title)]
+    sections.append(body.rstrip() + "\n")
+    path.write_text(head.rstrip() + "\n\n" + "\n".join(sections))
+
+
+if __name__ == "__main__":
+    main()

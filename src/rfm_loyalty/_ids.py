@@ -1,0 +1,117 @@
+"""Identifiers as text: ``17850``, ``17850.0`` and ``" 17850"`` are one customer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+#: The text dtype pandas gives a column of Python strings: ``object`` on
+#: pandas 2.2, ``str`` on pandas 3. Customer ids come out in it on both.
+TEXT_DTYPE = pd.Series(["x"]).dtype
+
+
+def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Encode identifiers as codes into an array of distinct texts.
+
+    Work is done on the distinct values, not on every row: the rows are
+    factorised once (fast for integers), then only the distinct values are
+    turned into text and merged when two of them read the same.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Raw identifiers of any dtype.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64
+        Position of each row's id in ``texts``; -1 where the id is missing
+        (NaN, None, empty or white space only).
+    texts : pandas.Index of text (``TEXT_DTYPE``)
+        Distinct ids as text.
+    """
+    codes, uniques = factorize_runs(values)
+    text = _distinct_as_text(pd.Index(uniques))
+    merged_codes, merged = pd.factorize(text)
+    merged = pd.Index(merged).astype(TEXT_DTYPE)
+    blank = np.flatnonzero(np.asarray(merged == ""))
+    lookup = merged_codes.astype(np.int64)
+    if len(blank):
+        lookup[lookup == blank[0]] = -1
+    out = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
+    return out.astype(np.int64), merged
+
+
+def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize`` that hashes each run of equal neighbours once.
+
+    Order exports list the lines of an order (and often the orders of a
+    customer) next to each other; comparing neighbours is far cheaper than
+    hashing every row, so only the first value of each run is hashed. The
+    result is the same as ``pd.factorize(values)`` (codes in order of first
+    appearance, -1 for missing) whatever the row order.
+    """
+    n = len(values)
+    if n < 2:
+        codes, uniques = pd.factorize(values)
+        return codes.astype(np.int64), pd.Index(uniques)
+    head = values.iloc[:-1].reset_index(drop=True)
+    tail = values.iloc[1:].reset_index(drop=True)
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    change[1:] = np.asarray((tail != head).fillna(True), dtype=bool)
+    starts = np.flatnonzero(change)
+    run_codes, uniques = pd.factorize(values.iloc[starts])
+    codes = run_codes.astype(np.int64)[np.cumsum(change) - 1]
+    return codes, pd.Index(uniques)
+
+
+def _distinct_as_text(uniques: pd.Index) -> pd.Series | np.ndarray:
+    dtype = uniques.dtype
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return np.asarray(uniques.astype(str), dtype=object)
+    if pd.api.types.is_float_dtype(dtype):
+        return _floats_as_text(np.asarray(uniques, dtype="float64"))
+    kind = pd.api.types.infer_dtype(uniques, skipna=True)
+    if kind in ("string", "empty"):
+        # keep a pandas string dtype (Arrow-backed on pandas 3): its .str
+        # methods run as vectorised kernels instead of a Python loop
+        keep = isinstance(dtype, pd.StringDtype)
+        return _texts_normalised(pd.Series(uniques, dtype=dtype if keep else object))
+    if kind == "integer":
+        return np.asarray(uniques.astype(str), dtype=object)
+    if kind == "floating":
+        return _floats_as_text(np.asarray(uniques, dtype="float64"))
+    # Mixed types (e.g. 17850 and "17850" and 17850.0 in one object column):
+    # only the distinct values are visited, one by one.
+    return np.asarray([_one_as_text(v) for v in uniques], dtype=object)
+
+
+def _texts_normalised(texts: pd.Series) -> pd.Series:
+    """Strip white space; ``"17850.0"`` (an integer written as a float) -> ``"17850"``.
+
+    Exports that went through a float column (spreadsheets, pandas without a
+    dtype) write integer ids as ``17850.0``; reading them back must not split
+    a customer in two.
+    """
+    stripped = texts.str.strip()
+    if not stripped.str.contains(".", regex=False).any():
+        return stripped
+    return stripped.str.replace(_FLOAT_INTEGER, r"\1", regex=True)
+
+
+_FLOAT_INTEGER = r"^([+-]?\d+)\.0+$"
+
+
+def _floats_as_text(values: np.ndarray) -> np.ndarray:
+    integral = np.isfinite(values) & (np.floor(values) == values) & (np.abs(values) < 2**53)
+    text = values.astype(str).astype(object)
+    text[integral] = values[integral].astype(np.int64).astype(str)
+    return text
+
+
+def _one_as_text(value: object) -> str:
+    if isinstance(value, (float, np.floating)):
+        return str(_floats_as_text(np.array([value], dtype="float64"))[0])
+    return str(_texts_normalised(pd.Series([str(value)], dtype=object)).iloc[0])
