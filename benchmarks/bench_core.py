@@ -137,12 +137,12 @@ def main() -> None:
         import pyarrow.parquet as pq
 
         n_lines = pq.ParquetFile(path).metadata.num_rows
-        agreement = compare(
-            *(
-                (run_child(e, path, DATA / f"table_{e}_{label}.parquet"), DATA / f"table_{e}_{label}.parquet")[1]
-                for e in ("rfm_loyalty", "duckdb")
-            )
-        )
+        tables = []
+        for engine in ("rfm_loyalty", "duckdb"):
+            out = DATA / f"table_{engine}_{label}.parquet"
+            run_child(engine, path, out)
+            tables.append(out)
+        agreement = compare(*tables)
         times: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
         peaks: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
         for _ in range(args.repeats):

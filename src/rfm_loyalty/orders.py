@@ -717,8 +717,8 @@ def _parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarr
     """Return naive datetime64[ns] wall-clock times and a mask of unreadable ones."""
     dtype = values.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
-        parsed = pd.Series(values.to_numpy(), dtype=dtype) if tz is None else values.dt.tz_convert(tz)
-        naive = parsed.dt.tz_localize(None)
+        local = values if tz is None else values.dt.tz_convert(tz)
+        naive = local.dt.tz_localize(None)
     elif pd.api.types.is_datetime64_dtype(dtype):
         naive = values
     elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):

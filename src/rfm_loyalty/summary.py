@@ -48,7 +48,6 @@ AGGREGATE_COLUMNS: tuple[str, ...] = (
 )
 WINDOW_COLUMNS: tuple[str, ...] = ("purchases_in_window", "purchases_before_window")
 
-_DAY = np.timedelta64(1, "D")
 
 
 def customer_aggregates(
@@ -175,9 +174,9 @@ def rfm_from_aggregates(aggregates: pd.DataFrame) -> pd.DataFrame:
         {
             "first_purchase": first,
             "last_purchase": last,
-            "recency_days": ((as_of - last) // _DAY).astype(np.int64),
-            "tenure_days": ((as_of - first) // _DAY).astype(np.int64),
-            "active_span_days": ((last - first) // _DAY).astype(np.int64),
+            "recency_days": _days_between(last, as_of),
+            "tenure_days": _days_between(first, as_of),
+            "active_span_days": _days_between(first, last),
             "frequency": frequency,
             "purchase_days": aggregates["purchase_days"].to_numpy(),
             "monetary_total": monetary,
@@ -256,8 +255,8 @@ def btyd_from_aggregates(
     table = pd.DataFrame(
         {
             "frequency": repeat_days.astype("float64"),
-            "recency": ((last - first) // _DAY).astype("float64") / scale,
-            "T": ((as_of - first) // _DAY).astype("float64") / scale,
+            "recency": _days_between(first, last) / scale,
+            "T": _days_between(first, as_of) / scale,
             "monetary_value": monetary_value,
         },
         index=aggregates.index,
@@ -328,6 +327,11 @@ def _distinct_days_per_customer(codes: np.ndarray, days: np.ndarray, n: int) -> 
     pairs = codes.astype(np.int64) * span + (days - days.min())
     distinct = pd.unique(pairs)
     return np.bincount(distinct // span, minlength=n).astype(np.int64)
+
+
+def _days_between(start: Any, end: Any) -> np.ndarray:
+    """Whole calendar days from start to end (both at midnight), as int64."""
+    return np.asarray(end - start).astype("timedelta64[D]").astype(np.int64)
 
 
 def _check_days(name: str, value: Any) -> None:

@@ -147,7 +147,7 @@ def make_orders(
             "order_date": start_day + pd.to_timedelta(seconds, unit="s"),
             "quantity": table["quantity"].to_numpy(dtype=np.int64),
             "unit_price": table["unit_price"].to_numpy(),
-            "amount": np.round(table["quantity"] * table["unit_price"], 2).to_numpy(),
+            "amount": (table["quantity"] * table["unit_price"]).round(2).to_numpy(),
         }
     )
     if with_cost:
@@ -200,7 +200,8 @@ def _returns(
         {
             "customer": returned["customer"].to_numpy(),
             "order": returned["order"].to_numpy(),
-            "order_id": np.char.add("R", np.char.zfill(returned["order"].to_numpy().astype(str), 8)),
+            "order_id": np.char.add("R", np.char.zfill(returned["order"].to_numpy().astype(str),
+                                                       8)),
             "day_float": day,
             "second": rng.integers(8 * 3600, 22 * 3600, len(returned)),
             "quantity": quantity,
