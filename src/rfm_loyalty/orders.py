@@ -254,6 +254,12 @@ class Orders:
         Row and amount accounting.
     returns, zero_amount : str
         The policies the frame was prepared with.
+    customer_codes, customer_index : numpy.ndarray and pandas.Index, optional
+        A cache made by ``prepare_orders``: ``customer_index[customer_codes]``
+        is ``frame["customer_id"]``, with ``customer_index`` sorted. It spares
+        the per-customer aggregation a second pass of hashing text over every
+        order. Treat ``frame`` as read-only: build new ``Orders`` with
+        ``prepare_orders`` rather than editing it in place.
     """
 
     frame: pd.DataFrame
@@ -261,6 +267,8 @@ class Orders:
     quality: QualityReport
     returns: str = "net"
     zero_amount: str = "not_purchase"
+    customer_codes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    customer_index: pd.Index | None = field(default=None, repr=False, compare=False)
 
     def until(self, as_of: Any) -> Orders:
         """Return the orders on or before an earlier analysis date.
@@ -289,6 +297,7 @@ class Orders:
         frame = self.frame
         later = (frame["order_date"] >= new_as_of + pd.Timedelta(days=1)).to_numpy()
         kept = frame.loc[~later].reset_index(drop=True)
+        codes = None if self.customer_codes is None else self.customer_codes[~later]
         q = self.quality
         moved_rows = int(frame["n_lines"].to_numpy()[later].sum())
         moved_amount = float(frame["amount"].to_numpy()[later].sum())
@@ -304,11 +313,14 @@ class Orders:
             amount_dropped=q.amount_dropped + moved_amount,
             dropped_amounts=_ordered_reasons(dropped_amounts),
             orders=len(kept),
-            customers=int(kept["customer_id"].nunique()),
+            customers=_distinct_count(codes) if codes is not None
+            else int(kept["customer_id"].nunique()),
             purchases=int(kept["is_purchase"].sum()),
             as_of=new_as_of,
         )
-        return dataclasses.replace(self, frame=kept, as_of=new_as_of, quality=quality)
+        return dataclasses.replace(
+            self, frame=kept, as_of=new_as_of, quality=quality, customer_codes=codes
+        )
 
     def __repr__(self) -> str:
         q = self.quality
@@ -423,16 +435,23 @@ def prepare_orders(
             f"{cols.used()!r} and the as_of date."
         )
     assert as_of_ts is not None  # set whenever a row is valid
-    frame = _sum_lines_into_orders(ingest, used, zero_amount)
+    frame, customer_codes = _sum_lines_into_orders(ingest, used, zero_amount)
+    codes, index = _sorted_customer_codes(customer_codes, ingest.customer_ids)
     quality = QualityReport(
         **report_args,
         orders=len(frame),
-        customers=int(frame["customer_id"].nunique()),
+        customers=_distinct_count(codes),
         purchases=int(frame["is_purchase"].sum()),
         as_of=as_of_ts,
     )
     return Orders(
-        frame=frame, as_of=as_of_ts, quality=quality, returns=returns, zero_amount=zero_amount
+        frame=frame,
+        as_of=as_of_ts,
+        quality=quality,
+        returns=returns,
+        zero_amount=zero_amount,
+        customer_codes=codes,
+        customer_index=index,
     )
 
 
@@ -853,7 +872,24 @@ def _report_bad_rows(
 # ---------------------------------------------------------------------------
 
 
-def _sum_lines_into_orders(ingest: _Ingest, used: np.ndarray, zero_amount: str) -> pd.DataFrame:
+def _sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Re-code customers so that the codes follow the sorted text ids."""
+    order = np.asarray(ids.argsort())
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], ids.take(order)
+
+
+def _distinct_count(codes: np.ndarray) -> int:
+    if len(codes) == 0:
+        return 0
+    return int(np.count_nonzero(np.bincount(codes)))
+
+
+def _sum_lines_into_orders(
+    ingest: _Ingest, used: np.ndarray, zero_amount: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sum lines into orders; also return each order's customer code."""
     cust = ingest.customer_codes[used]
     dates = ingest.dates[used]
     amount = ingest.amount[used]
@@ -900,7 +936,7 @@ def _sum_lines_into_orders(ingest: _Ingest, used: np.ndarray, zero_amount: str) 
     frame = pd.DataFrame(columns)
     if ingest.status is not None:
         frame["status"] = frame["status"].astype(ingest.status.dtype)
-    return frame
+    return frame, cust[first_line]
 
 
 def _order_spans_customers(order_codes: np.ndarray, customer_codes: np.ndarray) -> bool:

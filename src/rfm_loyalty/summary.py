@@ -106,7 +106,7 @@ def customer_aggregates(
     prepared = as_orders(orders, as_of)
     if window_days is not None:
         _check_days("window_days", window_days)
-    table = _aggregate_frame(prepared.frame, prepared.as_of, window_days)
+    table = _aggregate_frame(prepared, window_days)
     table.attrs["as_of"] = prepared.as_of.date().isoformat()
     return table
 
@@ -271,11 +271,13 @@ def btyd_from_aggregates(
 # ---------------------------------------------------------------------------
 
 
-def _aggregate_frame(
-    frame: pd.DataFrame, as_of: pd.Timestamp, window_days: int | None
-) -> pd.DataFrame:
+def _aggregate_frame(orders: Orders, window_days: int | None) -> pd.DataFrame:
     """Vectorised per-customer aggregation of the canonical order frame."""
-    codes, ids = pd.factorize(frame["customer_id"], sort=True)
+    frame, as_of = orders.frame, orders.as_of
+    if orders.customer_codes is not None and orders.customer_index is not None:
+        codes, ids = orders.customer_codes, orders.customer_index
+    else:
+        codes, ids = pd.factorize(frame["customer_id"], sort=True)
     n = len(ids)
     day = frame["order_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     amount = frame["amount"].to_numpy(dtype="float64")
@@ -325,8 +327,9 @@ def _distinct_days_per_customer(codes: np.ndarray, days: np.ndarray, n: int) -> 
         return np.zeros(n, dtype=np.int64)
     span = int(days.max() - days.min()) + 1
     pairs = codes.astype(np.int64) * span + (days - days.min())
-    distinct = pd.unique(pairs)
-    return np.bincount(distinct // span, minlength=n).astype(np.int64)
+    pairs.sort()
+    first_of_pair = np.r_[True, pairs[1:] != pairs[:-1]]
+    return np.bincount(pairs[first_of_pair] // span, minlength=n).astype(np.int64)
 
 
 def _days_between(start: Any, end: Any) -> np.ndarray:
