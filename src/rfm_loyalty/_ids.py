@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
 #: The text dtype pandas gives a column of Python strings: ``object`` on
 #: pandas 2.2, ``str`` on pandas 3. Customer ids come out in it on both.
 TEXT_DTYPE = pd.Series(["x"]).dtype
@@ -62,8 +61,10 @@ def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     change[0] = True
     change[1:] = np.asarray((tail != head).fillna(True), dtype=bool)
     starts = np.flatnonzero(change)
+    del change
     run_codes, uniques = pd.factorize(values.iloc[starts])
-    codes = run_codes.astype(np.int64)[np.cumsum(change) - 1]
+    run_lengths = np.diff(np.append(starts, n))
+    codes = np.repeat(run_codes.astype(np.int64), run_lengths)
     return codes, pd.Index(uniques)
 
 

@@ -933,7 +933,7 @@ def _sum_lines_into_orders(
     columns["n_lines"] = n_lines.astype(np.int64)
     threshold_ok = order_amount >= 0 if zero_amount == "purchase" else order_amount > 0
     columns["is_purchase"] = threshold_ok
-    frame = pd.DataFrame(columns)
+    frame = pd.DataFrame(columns, copy=False)
     if ingest.status is not None:
         frame["status"] = frame["status"].astype(ingest.status.dtype)
     return frame, cust[first_line]

@@ -315,7 +315,7 @@ def _aggregate_frame(orders: Orders, window_days: int | None) -> pd.DataFrame:
         columns["purchases_before_window"] = frequency.astype(np.int64) - in_window
 
     keep = frequency > 0
-    table = pd.DataFrame({name: values[keep] for name, values in columns.items()})
+    table = pd.DataFrame({name: values[keep] for name, values in columns.items()}, copy=False)
     for name in ("first_purchase", "last_purchase"):
         table[name] = table[name].to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
     table.index = pd.Index(np.asarray(ids)[keep], name="customer_id")
