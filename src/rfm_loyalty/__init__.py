@@ -1,5 +1,12 @@
-"""rfm_loyalty: order histories to customer intelligence."""
+"""rfm_loyalty: order histories to customer intelligence.
 
+The flow is one direction: raw order lines -> ``prepare_orders`` (validate,
+normalise, account for every row) -> ``rfm_table`` (one row per customer) ->
+scores, segments, lifecycle cohorts, profitability, churn, models ->
+``analyze`` -> export, plots, report.
+"""
+
+from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
 from rfm_loyalty.exceptions import (
     BinningWarning,
     DataQualityError,
@@ -9,6 +16,13 @@ from rfm_loyalty.exceptions import (
     RFMError,
     SchemaError,
 )
+from rfm_loyalty.lifecycle import (
+    ACTIONS,
+    LIFECYCLE_LABELS,
+    LifecycleRules,
+    lifecycle_from_aggregates,
+    lifecycle_labels,
+)
 from rfm_loyalty.orders import (
     OrderColumns,
     Orders,
@@ -16,21 +30,61 @@ from rfm_loyalty.orders import (
     prepare_orders,
     read_orders,
 )
+from rfm_loyalty.profitability import (
+    TIER_ACTIONS,
+    ProfitabilityResult,
+    customer_profit,
+    profit_tiers,
+    profitability,
+)
+from rfm_loyalty.scoring import RFMScorer
+from rfm_loyalty.segments import (
+    SEGMENT_PRESETS,
+    Segment,
+    assign_segments,
+    lint_segments,
+    segment_summary,
+)
+from rfm_loyalty.stability import stability_size_grid
+from rfm_loyalty.summary import btyd_summary, customer_aggregates, rfm_table
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ACTIONS",
+    "LIFECYCLE_LABELS",
+    "SEGMENT_PRESETS",
+    "TIER_ACTIONS",
     "BinningWarning",
     "DataQualityError",
     "DataQualityWarning",
+    "LifecycleRules",
     "ModelFitError",
     "ModelWarning",
     "OrderColumns",
     "Orders",
+    "ParetoResult",
+    "ProfitabilityResult",
     "QualityReport",
     "RFMError",
+    "RFMScorer",
     "SchemaError",
+    "Segment",
     "__version__",
+    "assign_segments",
+    "btyd_summary",
+    "concentration_by",
+    "customer_aggregates",
+    "customer_profit",
+    "lifecycle_from_aggregates",
+    "lifecycle_labels",
+    "lint_segments",
+    "pareto",
     "prepare_orders",
+    "profit_tiers",
+    "profitability",
     "read_orders",
+    "rfm_table",
+    "segment_summary",
+    "stability_size_grid",
 ]

@@ -1,0 +1,470 @@
+"""Concentration of a per-customer value: the Pareto curve, top-k shares, Gini.
+
+`pareto` ranks customers by a value (revenue, profit, anything per customer)
+and measures how concentrated it is; `concentration_by` splits customers,
+revenue and profit by a label such as a segment or a lifecycle cohort.
+
+Definitions used throughout (see ``docs/profitability.md``):
+
+* N is the number of customers in the input (every entry counts, zeros and
+  negative values included); missing and infinite values are rejected.
+* Customers are ranked by value, largest first. Equal values are ordered by
+  customer id, which only decides the order of the ``ranked`` Series: every
+  number below depends on the sorted values alone, so ties never change it.
+* The "top k" are the ``ceil(k * N)`` highest customers (a product within
+  1e-9 of an integer counts as that integer, so ``0.07 * 100`` is 7, not 8).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty.exceptions import SchemaError
+
+__all__ = ["ParetoResult", "concentration_by", "pareto"]
+
+# Slack for comparisons of shares, which are ratios of floating-point sums.
+_SHARE_EPS = 1e-12
+# Slack for ceil(k * N): 0.07 * 100 == 7.000000000000001 in binary floating point.
+_COUNT_EPS = 1e-9
+
+
+def _n_top(fraction: float, n: int) -> int:
+    """Return ceil(fraction * n), robust to floating-point noise in the product."""
+    return min(n, max(0, math.ceil(fraction * n - _COUNT_EPS)))
+
+
+def _check_fraction(value: Any, name: str, owner: str, *, low_open: bool = False) -> float:
+    """Validate a fraction in [0, 1] (or (0, 1] when ``low_open``) and return it as float."""
+    interval = "(0, 1]" if low_open else "[0, 1]"
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    if ok:
+        value_f = float(value)
+        ok = math.isfinite(value_f) and (0.0 < value_f if low_open else 0.0 <= value_f)
+        ok = ok and value_f <= 1.0
+    if not ok:
+        hint = ""
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value <= 100:
+            hint = f" Did you mean {value / 100!r}?"
+        raise ValueError(
+            f"The {name!r} parameter of {owner} must be a fraction in {interval} "
+            f"(e.g. 0.2 for 20%). Got {value!r} instead.{hint}"
+        )
+    return float(value)
+
+
+def _customer_values(values: Any, owner: str) -> pd.Series:
+    """Validate per-customer values and return them as a float64 Series.
+
+    Raises when the input is empty, not numeric, has a repeated customer, or has
+    missing or infinite values, naming the count of offending entries.
+    """
+    if isinstance(values, pd.DataFrame):
+        raise TypeError(
+            f"{owner} takes one value per customer (a Series indexed by customer id), "
+            f"got a DataFrame with columns {list(values.columns)!r}; select one column, "
+            "e.g. table['monetary_total']."
+        )
+    series = values if isinstance(values, pd.Series) else pd.Series(values)
+    if len(series) == 0:
+        raise ValueError(f"{owner} needs at least one customer; got an empty input.")
+    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        raise TypeError(
+            f"{owner} needs numeric values; got dtype {str(series.dtype)!r}. "
+            "Convert the column with pd.to_numeric first."
+        )
+    array = series.to_numpy(dtype="float64", na_value=np.nan)
+    n_missing = int(np.isnan(array).sum())
+    n_infinite = int(np.isinf(array).sum())
+    if n_missing or n_infinite:
+        raise ValueError(
+            f"{owner} needs a finite value for every customer; got {n_missing} missing "
+            f"(NaN) and {n_infinite} infinite value(s) out of {len(array)}. Fill them "
+            "(e.g. .fillna(0.0) for customers with no value) or drop those customers."
+        )
+    if series.index.has_duplicates:
+        n_dup = int(series.index.duplicated().sum())
+        raise ValueError(
+            f"{owner} needs one value per customer; {n_dup} customer id(s) appear more "
+            f"than once (first: {series.index[series.index.duplicated()][0]!r}). "
+            "Aggregate per customer first, e.g. values.groupby(level=0).sum()."
+        )
+    name = series.name if series.name is not None else "value"
+    return pd.Series(array, index=series.index, name=name)
+
+
+def _rank_descending(values: pd.Series) -> pd.Series:
+    """Sort values largest first; equal values in customer-id order (input order if unsortable)."""
+    try:
+        by_id = values.sort_index(kind="stable")
+    except TypeError:  # mixed id types cannot be compared; keep the input order
+        by_id = values
+    order = np.argsort(-by_id.to_numpy(), kind="stable")
+    return by_id.iloc[order]
+
+
+def _cumulative(sorted_values: np.ndarray) -> np.ndarray:
+    """Cumulative sums with a leading 0 (the curve's origin): element n = sum of top n."""
+    return np.concatenate([[0.0], np.cumsum(sorted_values)])
+
+
+def _fmt_pct(x: float) -> str:
+    return "undefined" if not math.isfinite(x) else f"{x:.1%}"
+
+
+@dataclass(frozen=True, eq=False)
+class ParetoResult:
+    """Concentration of a per-customer value, as returned by `pareto`.
+
+    Attributes
+    ----------
+    ranked : pandas.Series
+        The values (float64), largest first; equal values in customer-id order.
+        Index: the customer ids of the input.
+    curve : pandas.DataFrame
+        The concentration curve, N + 1 rows. Index ``rank`` (int64, 0..N): the
+        number of top customers included; row 0 is the origin (0, 0). Columns:
+        ``customer_share`` (float64, rank / N), ``cumulative_value`` (float64,
+        sum of the rank highest values) and ``value_share`` (float64,
+        cumulative_value / total; NaN for every row when total <= 0).
+    total : float
+        Sum of the values.
+    n_customers : int
+        N, the number of customers in the input.
+    n_negative : int
+        Number of customers with a negative value.
+    name : str
+        Name of the value (the input Series' name, or "value").
+    """
+
+    ranked: pd.Series
+    curve: pd.DataFrame
+    total: float
+    n_customers: int
+    n_negative: int
+    name: str
+
+    @property
+    def total_positive(self) -> bool:
+        """Whether the total is > 0, the condition for every share to be defined."""
+        return self.total > 0
+
+    def top_share(self, k: float = 0.2) -> float:
+        """Share of the total held by the ``ceil(k * N)`` highest customers.
+
+        Parameters
+        ----------
+        k : float, default 0.2
+            Fraction of customers, in [0, 1].
+
+        Returns
+        -------
+        float
+            Sum of the top customers' values / total; NaN when the total is <= 0.
+            Non-decreasing in k when no value is negative.
+        """
+        k = _check_fraction(k, "k", "ParetoResult.top_share")
+        if not self.total_positive:
+            return math.nan
+        n = _n_top(k, self.n_customers)
+        return float(self.curve["value_share"].iloc[n])
+
+    def customers_for(self, share: float = 0.8) -> float:
+        """Smallest fraction of customers whose values reach ``share`` of the total.
+
+        Parameters
+        ----------
+        share : float, default 0.8
+            Target share of the total, in (0, 1].
+
+        Returns
+        -------
+        float
+            n / N for the smallest n such that the n highest customers hold at
+            least ``share`` of the total (up to 1e-12 for rounding); NaN when
+            the total is <= 0.
+        """
+        share = _check_fraction(share, "share", "ParetoResult.customers_for", low_open=True)
+        if not self.total_positive:
+            return math.nan
+        reached = self.curve["value_share"].to_numpy() >= share - _SHARE_EPS
+        n = int(np.argmax(reached))  # the last row (share 1.0) always qualifies
+        return n / self.n_customers
+
+    @property
+    def gini(self) -> float:
+        """Gini coefficient of the values (0 = all equal, (N-1)/N = one holds all).
+
+        ``G = 2 * sum_i(i * x_(i)) / (N * S) - (N + 1) / N`` with the values
+        sorted ascending ``x_(1) <= ... <= x_(N)`` and ``S`` their sum; it equals
+        the mean absolute difference over all ordered pairs divided by twice the
+        mean. NaN when every value is 0.
+
+        Raises
+        ------
+        ValueError
+            When any value is negative: the Gini is not a concentration measure
+            for values of mixed sign.
+        """
+        if self.n_negative:
+            smallest = float(self.ranked.iloc[-1])
+            raise ValueError(
+                f"The Gini coefficient needs non-negative values; {self.name!r} has "
+                f"{self.n_negative} negative value(s) out of {self.n_customers} "
+                f"(smallest {smallest!r}). Use the whale curve (profitability) for "
+                "values of mixed sign, or compute the Gini of positive parts with "
+                "pareto(values.clip(lower=0))."
+            )
+        if not self.total_positive:
+            return math.nan
+        ascending = self.ranked.to_numpy()[::-1]
+        n = self.n_customers
+        ranks = np.arange(1, n + 1, dtype="float64")
+        return float(2.0 * np.dot(ranks, ascending) / (n * self.total) - (n + 1) / n)
+
+    def _rows(self) -> list[tuple[str, str]]:
+        if self.total_positive:
+            rows = [
+                ("top 20% of customers hold", _fmt_pct(self.top_share(0.2))),
+                ("customers holding 80%", _fmt_pct(self.customers_for(0.8))),
+            ]
+        else:
+            rows = [("shares", f"undefined: total {self.total:,.2f} is <= 0")]
+        if self.n_negative:
+            gini = f"undefined ({self.n_negative} negative values)"
+        else:
+            gini = "undefined (all zero)" if not self.total_positive else f"{self.gini:.3f}"
+        rows.append(("Gini", gini))
+        return rows
+
+    def _title(self) -> str:
+        return (
+            f"Pareto concentration of {self.name!r}: {self.n_customers:,} customers, "
+            f"total {self.total:,.2f}"
+        )
+
+    def __str__(self) -> str:
+        rows = self._rows()
+        width = max(len(label) for label, _ in rows)
+        lines = [self._title()] + [f"  {label:<{width}}  {value}" for label, value in rows]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td>{html.escape(value)}</td></tr>"
+            for label, value in self._rows()
+        )
+        return f"<table><caption>{html.escape(self._title())}</caption>{body}</table>"
+
+
+def pareto(values: pd.Series | Sequence[float] | np.ndarray) -> ParetoResult:
+    """Measure how concentrated a per-customer value is (the 80/20 view).
+
+    Parameters
+    ----------
+    values : pandas.Series or array-like
+        One value per customer (revenue, profit, ...), indexed by customer id.
+        Zeros and negative values are allowed; missing or infinite values and
+        repeated customer ids raise.
+
+    Returns
+    -------
+    ParetoResult
+        ``ranked`` (values largest first), ``curve`` (DataFrame indexed by
+        ``rank`` 0..N with ``customer_share``, ``cumulative_value`` and
+        ``value_share``, all float64, row 0 the origin), ``top_share(k)``,
+        ``customers_for(share)``, ``gini``, ``total``, ``n_customers``,
+        ``n_negative``; renders as text and in notebooks.
+
+    Raises
+    ------
+    ValueError
+        Empty input, missing or infinite values, repeated customer ids.
+    TypeError
+        Non-numeric values or a DataFrame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> revenue = pd.Series([500.0, 200.0, 100.0, 100.0, 50.0, 50.0],
+    ...                     index=list("ABCDEF"), name="revenue")
+    >>> result = pareto(revenue)
+    >>> result.top_share(0.2)   # ceil(0.2 * 6) = 2 customers: A and B
+    0.7
+    >>> result.customers_for(0.8)   # A, B, C reach 800 of 1000
+    0.5
+    >>> round(result.gini, 4)   # 2*(50+100+300+400+1000+3000)/(6*1000) - 7/6
+    0.45
+    >>> result.curve.round(3).head(3)
+          customer_share  cumulative_value  value_share
+    rank
+    0              0.000               0.0          0.0
+    1              0.167             500.0          0.5
+    2              0.333             700.0          0.7
+    """
+    series = _customer_values(values, "pareto")
+    ranked = _rank_descending(series)
+    n = len(ranked)
+    cumulative = _cumulative(ranked.to_numpy())
+    total = float(cumulative[-1])
+    shares = cumulative / total if total > 0 else np.full(n + 1, np.nan)
+    curve = pd.DataFrame(
+        {
+            "customer_share": np.arange(n + 1, dtype="float64") / n,
+            "cumulative_value": cumulative,
+            "value_share": shares,
+        },
+        index=pd.RangeIndex(n + 1, name="rank"),
+    )
+    return ParetoResult(
+        ranked=ranked,
+        curve=curve,
+        total=total,
+        n_customers=n,
+        n_negative=int((ranked.to_numpy() < 0).sum()),
+        name=str(series.name),
+    )
+
+
+def _require_column(table: pd.DataFrame, column: str, parameter: str) -> None:
+    if column not in table.columns:
+        names = [str(c) for c in table.columns]
+        close = difflib.get_close_matches(str(column), names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise SchemaError(
+            f"concentration_by: the {parameter}= column {column!r} is not in the table; "
+            f"its columns are {names!r}.{hint}"
+        )
+
+
+def concentration_by(
+    table: pd.DataFrame,
+    *,
+    by: str,
+    revenue: str | None = "monetary_total",
+    profit: str | None = "profit",
+) -> pd.DataFrame:
+    """Share of customers, revenue and profit per label (segment, lifecycle cohort, ...).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per customer (e.g. ``rfm_table(orders)`` joined with segment or
+        lifecycle labels and ``customer_profit``). The index must not repeat.
+    by : str
+        Column holding each customer's label, categorical or not. Missing
+        labels raise.
+    revenue : str or None, default "monetary_total"
+        Column of per-customer revenue; None leaves the revenue columns out.
+    profit : str or None, default "profit"
+        Column of per-customer profit; None leaves the profit columns out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per label, indexed by the label (named after ``by``): the
+        categories in their order for a categorical column (empty ones
+        included, with zeros), else the sorted labels. Columns:
+
+        - ``n_customers`` (int64): customers with the label.
+        - ``customer_share`` (float64): n_customers / number of rows.
+        - ``revenue`` (float64): summed revenue of the label's customers.
+        - ``revenue_share`` (float64): revenue / total revenue; NaN when the
+          total revenue is <= 0.
+        - ``profit`` (float64): summed profit.
+        - ``profit_share`` (float64): profit / total profit (negative for a
+          loss-making label, above 1 when others lose); NaN when the total
+          profit is <= 0.
+
+        Each share column sums to 1 when defined.
+
+    Raises
+    ------
+    SchemaError
+        A named column is missing, a label is missing, a value column is not
+        numeric or has missing values, or the index repeats.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> customers = pd.DataFrame(
+    ...     {"segment": ["gold", "gold", "basic", "basic", "basic"],
+    ...      "monetary_total": [600.0, 200.0, 100.0, 60.0, 40.0],
+    ...      "profit": [150.0, 30.0, 5.0, -5.0, -30.0]},
+    ...     index=pd.Index(list("ABCDE"), name="customer_id"))
+    >>> print(concentration_by(customers, by="segment").to_string())
+             n_customers  customer_share  revenue  revenue_share  profit  profit_share
+    segment
+    basic              3             0.6    200.0            0.2   -30.0          -0.2
+    gold               2             0.4    800.0            0.8   180.0           1.2
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(
+            f"concentration_by needs a DataFrame with one row per customer; got "
+            f"{type(table).__name__}."
+        )
+    if len(table) == 0:
+        raise SchemaError("concentration_by needs at least one customer; the table is empty.")
+    _require_column(table, by, "by")
+    if table.index.has_duplicates:
+        raise SchemaError(
+            f"concentration_by needs one row per customer; {int(table.index.duplicated().sum())} "
+            "index value(s) repeat (a join that duplicated rows?). Deduplicate the table first."
+        )
+    labels = table[by]
+    n_unlabelled = int(labels.isna().sum())
+    if n_unlabelled:
+        raise SchemaError(
+            f"concentration_by: {n_unlabelled} of {len(table)} customers have no {by!r} "
+            "label. Give them one, e.g. table[by].fillna('unlabelled') (on a categorical "
+            "column, add the category first), or drop them."
+        )
+    value_columns = {"revenue": revenue, "profit": profit}
+    frame = pd.DataFrame(index=table.index)
+    for role, column in value_columns.items():
+        if column is None:
+            continue
+        _require_column(table, column, role)
+        col = table[column]
+        if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+            raise SchemaError(
+                f"concentration_by: the {role}= column {column!r} must be numeric; got dtype "
+                f"{str(col.dtype)!r}."
+            )
+        array = col.to_numpy(dtype="float64", na_value=np.nan)
+        if not np.isfinite(array).all():
+            raise SchemaError(
+                f"concentration_by: the {role}= column {column!r} has "
+                f"{int((~np.isfinite(array)).sum())} missing or infinite value(s); fill them "
+                "(e.g. .fillna(0.0) for customers with no profit record) or drop those rows."
+            )
+        frame[role] = array
+    frame["n_customers"] = 1
+    grouped = frame.groupby(labels, observed=True, sort=True).sum()
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        # observed=True drops empty categories; show them as zero rows instead.
+        grouped = grouped.reindex(labels.cat.categories, fill_value=0)
+    grouped.index.name = by
+    n = len(table)
+    out = pd.DataFrame(index=grouped.index)
+    out["n_customers"] = grouped["n_customers"].astype("int64")
+    out["customer_share"] = out["n_customers"] / n
+    for role, column in value_columns.items():
+        if column is None:
+            continue
+        sums = grouped[role].astype("float64")
+        total = float(frame[role].sum())
+        out[role] = sums
+        out[f"{role}_share"] = sums / total if total > 0 else np.nan
+    return out

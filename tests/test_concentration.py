@@ -1,0 +1,409 @@
+"""Tests of rfm_loyalty.concentration: pareto / ParetoResult and concentration_by."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
+from rfm_loyalty.exceptions import SchemaError
+
+# The worked example of docs/profitability.md, revenue per customer.
+REVENUE = pd.Series(
+    [300.0, 200.0, 150.0, 100.0, 100.0, 150.0, 100.0, 50.0, 100.0, 0.0],
+    index=pd.Index(list("ABCDEFGHIJ"), name="customer_id"),
+    name="monetary_total",
+)
+
+
+# --------------------------------------------------------------------------- naive references
+
+
+def naive_top_share(values: list[float], k: float) -> float:
+    ranked = sorted(values, reverse=True)
+    n_top = math.ceil(round(k * len(values), 9))
+    return sum(ranked[:n_top]) / sum(values)
+
+
+def naive_gini(values: list[float]) -> float:
+    # Mean absolute difference over all ordered pairs / (2 * mean).
+    n = len(values)
+    mean = sum(values) / n
+    return sum(abs(a - b) for a in values for b in values) / (2 * n * n * mean)
+
+
+def naive_customers_for(values: list[float], share: float) -> float:
+    ranked = sorted(values, reverse=True)
+    total = sum(values)
+    running = 0.0
+    for n, v in enumerate(ranked, start=1):
+        running += v
+        if running >= share * total - 1e-9:
+            return n / len(values)
+    raise AssertionError("unreachable for share <= 1")
+
+
+# --------------------------------------------------------------------------- hand-computed
+
+
+def test_pareto_worked_example_numbers():
+    result = pareto(REVENUE)
+    assert isinstance(result, ParetoResult)
+    assert result.n_customers == 10
+    assert result.total == 1250.0
+    assert result.n_negative == 0
+    assert result.name == "monetary_total"
+    # ceil(0.2 * 10) = 2 customers: 300 + 200 = 500 of 1250
+    assert result.top_share(0.2) == pytest.approx(0.4)
+    # 3 customers end inside the tie C = F = 150: 650 / 1250
+    assert result.top_share(0.3) == pytest.approx(0.52)
+    assert result.top_share(0.5) == pytest.approx(0.72)
+    assert result.top_share(0.0) == 0.0
+    assert result.top_share(1.0) == 1.0
+    # cumulative 300, 500, 650, 800, 900, 1000: 80% after 6 customers
+    assert result.customers_for(0.8) == pytest.approx(0.6)
+    assert result.customers_for(1.0) == pytest.approx(0.9)  # J adds 0
+    # ascending 0,50,100,100,100,100,150,150,200,300: sum i*y = 8950
+    assert result.gini == pytest.approx(2 * 8950 / (10 * 1250) - 11 / 10)
+    assert result.gini == pytest.approx(0.332)
+
+
+def test_pareto_curve_starts_at_origin_and_is_cumulative():
+    curve = pareto(REVENUE).curve
+    assert list(curve.columns) == ["customer_share", "cumulative_value", "value_share"]
+    assert curve.index.name == "rank"
+    assert list(curve.index) == list(range(11))
+    expected_cum = [0, 300, 500, 650, 800, 900, 1000, 1100, 1200, 1250, 1250]
+    assert curve["cumulative_value"].tolist() == expected_cum
+    assert curve["customer_share"].tolist() == pytest.approx([n / 10 for n in range(11)])
+    assert curve["value_share"].tolist() == pytest.approx([c / 1250 for c in expected_cum])
+    assert curve["value_share"].iloc[-1] == 1.0
+    assert all(str(dt) == "float64" for dt in curve.dtypes)
+
+
+def test_ranked_orders_ties_by_customer_id():
+    values = pd.Series([5.0, 9.0, 5.0, 5.0], index=["d", "z", "a", "c"])
+    result = pareto(values)
+    assert list(result.ranked.index) == ["z", "a", "c", "d"]
+    assert result.ranked.tolist() == [9.0, 5.0, 5.0, 5.0]
+
+
+def test_all_equal_values():
+    result = pareto(pd.Series([5.0, 5.0, 5.0, 5.0]))
+    assert result.top_share(0.5) == 0.5
+    assert result.top_share(0.2) == 0.25  # ceil(0.8) = 1 customer
+    assert result.customers_for(0.8) == 1.0  # 0.75 after 3 is short of 0.8
+    assert result.gini == 0.0
+
+
+def test_one_customer_holds_everything():
+    result = pareto([0.0, 0.0, 0.0, 0.0, 10.0])
+    assert result.gini == pytest.approx(4 / 5)  # (N - 1) / N
+    assert result.top_share(0.2) == 1.0
+    assert result.customers_for(0.8) == 0.2
+
+
+def test_single_customer():
+    result = pareto(pd.Series([42.0], index=["only"]))
+    assert result.gini == 0.0
+    assert result.top_share(0.2) == 1.0
+    assert result.customers_for(0.5) == 1.0
+
+
+def test_top_count_is_ceil_with_float_guard():
+    values = [float(v) for v in range(100, 0, -1)]  # 100, 99, ..., 1; total 5050
+    result = pareto(values)
+    # 0.07 * 100 == 7.000000000000001 in floating point; the top group is 7, not 8
+    assert 0.07 * 100 > 7
+    assert result.top_share(0.07) == pytest.approx(sum(range(100, 93, -1)) / 5050)
+    # N = 11: ceil(0.2 * 11) = ceil(2.2) = 3
+    eleven = pareto([float(v) for v in range(11, 0, -1)])
+    assert eleven.top_share(0.2) == pytest.approx((11 + 10 + 9) / 66)
+
+
+def test_negative_values_shares_and_gini_error():
+    values = pd.Series([50.0, 30.0, -10.0, -10.0, -20.0], name="profit")
+    result = pareto(values)
+    assert result.n_negative == 3
+    assert result.total == 40.0
+    assert result.top_share(0.2) == pytest.approx(50 / 40)
+    assert result.customers_for(0.8) == 0.2
+    with pytest.raises(ValueError, match=r"'profit' has 3 negative value\(s\) out of 5"):
+        _ = result.gini
+    assert "undefined (3 negative values)" in str(result)
+
+
+def test_non_positive_total_makes_shares_nan():
+    result = pareto(pd.Series([10.0, -30.0], name="profit"))
+    assert result.total == -20.0
+    assert not result.total_positive
+    assert math.isnan(result.top_share(0.2))
+    assert math.isnan(result.customers_for(0.8))
+    assert result.curve["value_share"].isna().all()
+    assert result.curve["cumulative_value"].tolist() == [0.0, 10.0, -20.0]
+    assert "undefined: total -20.00 is <= 0" in str(result)
+
+
+def test_all_zero_values():
+    result = pareto([0.0, 0.0, 0.0])
+    assert math.isnan(result.gini)
+    assert math.isnan(result.top_share(0.2))
+    assert "undefined (all zero)" in str(result)
+
+
+def test_text_and_html_views():
+    result = pareto(REVENUE)
+    text = str(result)
+    assert text.splitlines()[0] == (
+        "Pareto concentration of 'monetary_total': 10 customers, total 1,250.00"
+    )
+    assert "top 20% of customers hold  40.0%" in text
+    assert "customers holding 80%      60.0%" in text
+    assert "Gini                       0.332" in text
+    page = result._repr_html_()
+    assert page.startswith("<table><caption>")
+    assert "<td>40.0%</td>" in page and "<td>0.332</td>" in page
+    named = pareto(pd.Series([1.0], name="<b>x</b>"))
+    assert "<b>x</b>" not in named._repr_html_()  # escaped
+
+
+def test_array_input_and_default_name():
+    result = pareto(np.array([3.0, 1.0, 2.0]))
+    assert result.name == "value"
+    assert list(result.ranked.index) == [0, 2, 1]
+
+
+def test_nullable_float_input():
+    values = pd.Series([3.0, 1.0], dtype="Float64", index=["a", "b"])
+    assert pareto(values).top_share(0.5) == 0.75
+
+
+def test_input_not_mutated():
+    values = REVENUE.copy()
+    pareto(values)
+    pd.testing.assert_series_equal(values, REVENUE)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def test_rejects_missing_values_with_count():
+    values = pd.Series([1.0, np.nan, np.nan, 4.0])
+    with pytest.raises(
+        ValueError, match=r"got 2 missing \(NaN\) and 0 infinite value\(s\) out of 4"
+    ):
+        pareto(values)
+
+
+def test_rejects_infinite_values():
+    with pytest.raises(ValueError, match=r"0 missing \(NaN\) and 1 infinite"):
+        pareto([1.0, np.inf])
+
+
+def test_rejects_empty_input():
+    with pytest.raises(ValueError, match="at least one customer; got an empty input"):
+        pareto(pd.Series([], dtype="float64"))
+
+
+def test_rejects_repeated_customer():
+    values = pd.Series([1.0, 2.0, 3.0], index=["a", "b", "a"])
+    with pytest.raises(
+        ValueError, match=r"1 customer id\(s\) appear more than once \(first: 'a'\)"
+    ):
+        pareto(values)
+
+
+def test_rejects_dataframe_and_text():
+    with pytest.raises(TypeError, match=r"got a DataFrame with columns \['a', 'b'\]"):
+        pareto(pd.DataFrame({"a": [1.0], "b": [2.0]}))
+    with pytest.raises(TypeError, match="needs numeric values; got dtype"):
+        pareto(pd.Series(["1", "2"]))
+    with pytest.raises(TypeError, match="needs numeric values; got dtype 'bool'"):
+        pareto(pd.Series([True, False]))
+
+
+@pytest.mark.parametrize("k", [-0.1, 1.5, float("nan"), True, "0.2"])
+def test_top_share_rejects_bad_k(k):
+    with pytest.raises(ValueError, match=r"'k' parameter of ParetoResult.top_share must be"):
+        pareto(REVENUE).top_share(k)
+
+
+def test_top_share_percent_hint():
+    with pytest.raises(ValueError, match=r"Got 20 instead. Did you mean 0.2\?"):
+        pareto(REVENUE).top_share(20)
+
+
+@pytest.mark.parametrize("share", [0.0, -0.5, 1.01])
+def test_customers_for_rejects_bad_share(share):
+    with pytest.raises(ValueError, match=r"must be a fraction in \(0, 1\]"):
+        pareto(REVENUE).customers_for(share)
+
+
+# --------------------------------------------------------------------------- properties
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False).map(lambda x: round(x, 2))
+non_negative = st.floats(min_value=0, max_value=1e6, allow_nan=False).map(lambda x: round(x, 2))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=40))
+def test_curve_ends_at_one_when_total_positive(values):
+    result = pareto(values)
+    if result.total > 0:
+        assert result.curve["value_share"].iloc[-1] == 1.0
+    assert result.curve["cumulative_value"].iloc[0] == 0.0
+    assert len(result.curve) == len(values) + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(non_negative, min_size=1, max_size=40), st.lists(st.floats(0, 1), min_size=2))
+def test_top_share_monotone_in_k(values, ks):
+    result = pareto(values)
+    if result.total <= 0:
+        return
+    shares = [result.top_share(k) for k in sorted(ks)]
+    assert all(a <= b + 1e-12 for a, b in itertools.pairwise(shares))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(finite, min_size=1, max_size=30), st.randoms(use_true_random=False))
+def test_reordering_customers_changes_nothing(values, rnd):
+    ids = [f"c{i:03d}" for i in range(len(values))]
+    series = pd.Series(values, index=ids)
+    order = list(range(len(values)))
+    rnd.shuffle(order)
+    a, b = pareto(series), pareto(series.iloc[order])
+    pd.testing.assert_series_equal(a.ranked, b.ranked)
+    pd.testing.assert_frame_equal(a.curve, b.curve)
+    for k in (0.1, 0.2, 0.5):
+        assert a.top_share(k) == b.top_share(k) or (
+            math.isnan(a.top_share(k)) and math.isnan(b.top_share(k))
+        )
+
+
+def test_matches_naive_implementation_on_random_data():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n = int(rng.integers(1, 60))
+        values = rng.lognormal(3, 1.5, size=n).round(2)
+        values[rng.random(n) < 0.1] = 0.0
+        values[rng.random(n) < 0.2] = values[0]  # ties
+        result = pareto(values)
+        listed = values.tolist()
+        if sum(listed) <= 0:
+            continue
+        for k in (0.05, 0.2, 0.3, 0.7, 1.0):
+            assert result.top_share(k) == pytest.approx(naive_top_share(listed, k))
+        for share in (0.5, 0.8, 0.95):
+            assert result.customers_for(share) == naive_customers_for(listed, share)
+        assert result.gini == pytest.approx(naive_gini(listed), abs=1e-12)
+
+
+# --------------------------------------------------------------------------- concentration_by
+
+CUSTOMERS = pd.DataFrame(
+    {
+        "segment": ["champions", "champions", "loyal", "new", "new", "loyal", "loyal"]
+        + ["at_risk"] * 3,
+        "monetary_total": REVENUE.to_numpy(),
+        "profit": [50.0, 30.0, 20.0, 15.0, 10.0, 10.0, 5.0, -10.0, -10.0, -20.0],
+    },
+    index=REVENUE.index,
+)
+
+
+def test_concentration_by_hand_example():
+    table = concentration_by(CUSTOMERS, by="segment")
+    expected = pd.DataFrame(
+        {
+            "n_customers": [3, 2, 3, 2],
+            "customer_share": [0.3, 0.2, 0.3, 0.2],
+            "revenue": [150.0, 500.0, 400.0, 200.0],
+            "revenue_share": [0.12, 0.4, 0.32, 0.16],
+            "profit": [-40.0, 80.0, 35.0, 25.0],
+            "profit_share": [-0.4, 0.8, 0.35, 0.25],
+        },
+        index=pd.Index(["at_risk", "champions", "loyal", "new"], name="segment"),
+    )
+    pd.testing.assert_frame_equal(table, expected, check_index_type=False)
+
+
+def test_concentration_by_categorical_keeps_order_and_empty_categories():
+    cats = pd.CategoricalDtype(["champions", "loyal", "new", "at_risk", "lost"], ordered=True)
+    data = CUSTOMERS.assign(segment=CUSTOMERS["segment"].astype(cats))
+    table = concentration_by(data, by="segment")
+    assert list(table.index) == ["champions", "loyal", "new", "at_risk", "lost"]
+    assert table.loc["lost"].tolist() == [0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    assert table["n_customers"].dtype == "int64"
+    assert table.loc["at_risk", "profit_share"] == pytest.approx(-0.4)
+    for column in ("customer_share", "revenue_share", "profit_share"):
+        assert table[column].sum() == pytest.approx(1.0)
+
+
+def test_concentration_by_lifecycle_labels_without_profit():
+    data = CUSTOMERS.assign(lifecycle=["active"] * 4 + ["new"] * 6)
+    table = concentration_by(data, by="lifecycle", profit=None)
+    assert list(table.columns) == ["n_customers", "customer_share", "revenue", "revenue_share"]
+    assert table.loc["active", "revenue"] == 750.0  # 300 + 200 + 150 + 100
+    assert table.loc["new", "revenue_share"] == pytest.approx(500 / 1250)
+
+
+def test_concentration_by_non_positive_total_gives_nan_share():
+    data = CUSTOMERS.assign(profit=CUSTOMERS["profit"] - 20.0)  # total -100
+    table = concentration_by(data, by="segment")
+    assert table["profit_share"].isna().all()
+    assert table.loc["champions", "profit"] == 40.0
+    assert table["revenue_share"].notna().all()
+
+
+def test_concentration_by_errors():
+    with pytest.raises(
+        SchemaError,
+        match=r"the by= column 'segmnt' is not in the table.*"
+        r"Did you mean 'segment'\?",
+    ):
+        concentration_by(CUSTOMERS, by="segmnt")
+    with pytest.raises(SchemaError, match=r"the revenue= column 'revenue' is not in the table"):
+        concentration_by(CUSTOMERS, by="segment", revenue="revenue")
+    with pytest.raises(SchemaError, match=r"2 of 10 customers have no 'segment' label"):
+        concentration_by(
+            CUSTOMERS.assign(segment=[None, None, *CUSTOMERS["segment"][2:]]), by="segment"
+        )
+    with pytest.raises(SchemaError, match=r"'profit' has 1 missing or infinite value"):
+        concentration_by(CUSTOMERS.assign(profit=[np.nan, *CUSTOMERS["profit"][1:]]), by="segment")
+    with pytest.raises(SchemaError, match=r"'monetary_total' must be numeric; got dtype"):
+        concentration_by(CUSTOMERS.assign(monetary_total="x"), by="segment")
+    with pytest.raises(SchemaError, match=r"1 index value\(s\) repeat"):
+        concentration_by(pd.concat([CUSTOMERS, CUSTOMERS.iloc[:1]]), by="segment")
+    with pytest.raises(SchemaError, match="the table is empty"):
+        concentration_by(CUSTOMERS.iloc[:0], by="segment")
+    with pytest.raises(TypeError, match="got Series"):
+        concentration_by(CUSTOMERS["profit"], by="segment")  # type: ignore[arg-type]
+
+
+def test_concentration_by_does_not_mutate():
+    data = CUSTOMERS.copy()
+    concentration_by(data, by="segment")
+    pd.testing.assert_frame_equal(data, CUSTOMERS)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), non_negative, finite), min_size=1, max_size=30
+    )
+)
+def test_concentration_by_reconciles_with_totals(rows):
+    data = pd.DataFrame(rows, columns=["label", "monetary_total", "profit"])
+    table = concentration_by(data, by="label")
+    assert table["n_customers"].sum() == len(data)
+    assert table["revenue"].sum() == pytest.approx(data["monetary_total"].sum(), abs=1e-6)
+    assert table["profit"].sum() == pytest.approx(data["profit"].sum(), abs=1e-6)
+    if data["profit"].sum() > 0:
+        assert table["profit_share"].sum() == pytest.approx(1.0)
