@@ -422,3 +422,19 @@ def test_online_retail_end_to_end():
     assert (q.orders, q.purchases, q.customers) == (22_190, 18_532, 4_372)
     assert orders.as_of == pd.Timestamp("2011-12-09")
     assert orders.frame["customer_id"].str.fullmatch(r"\d{5}").all()  # "17850", never 17850.0
+
+
+def test_arrow_backed_input_gives_the_same_orders():
+    data = lines(customer_id=[17850, 17850, 12], order_id=[1, 1, 2],
+                 order_date=pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00",
+                                            "2024-01-03 00:00"]),
+                 amount=[1.5, 2.0, 4.0], state=["paid", "paid", "open"])
+    cols = OrderColumns(order_id="order_id", status="state")
+    plain = by_date(prepare_orders(data, cols))
+    arrow = by_date(prepare_orders(data.convert_dtypes(dtype_backend="pyarrow"), cols))
+    pd.testing.assert_frame_equal(plain, arrow, check_dtype=False)
+    assert arrow["order_id"].dtype == np.int64
+    assert arrow["order_date"].dtype == "datetime64[ns]"
+    aware = data.assign(order_date=data["order_date"].dt.tz_localize("Asia/Shanghai"))
+    aware_arrow = by_date(prepare_orders(aware.convert_dtypes(dtype_backend="pyarrow"), cols))
+    assert aware_arrow["order_date"].tolist() == plain["order_date"].tolist()

@@ -24,7 +24,7 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
     Returns
     -------
-    codes : numpy.ndarray of int64
+    codes : numpy.ndarray of int32 (int64 beyond 2**31 ids)
         Position of each row's id in ``texts``; -1 where the id is missing
         (NaN, None, empty or white space only).
     texts : pandas.Index of text (``TEXT_DTYPE``)
@@ -38,8 +38,11 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     lookup = merged_codes.astype(np.int64)
     if len(blank):
         lookup[lookup == blank[0]] = -1
-    out = np.where(codes >= 0, lookup[np.maximum(codes, 0)] if len(lookup) else -1, -1)
-    return out.astype(np.int64), merged
+    lookup = lookup.astype(codes.dtype)
+    if len(lookup) == 0:
+        return np.full(len(codes), -1, dtype=codes.dtype), merged
+    # -1 (missing) indexes the last slot: set it to -1 so missing stays missing
+    return np.append(lookup, codes.dtype.type(-1))[codes], merged
 
 
 def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -64,7 +67,8 @@ def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     del change
     run_codes, uniques = pd.factorize(values.iloc[starts])
     run_lengths = np.diff(np.append(starts, n))
-    codes = np.repeat(run_codes.astype(np.int64), run_lengths)
+    small = len(uniques) < 2**31
+    codes = np.repeat(run_codes.astype(np.int32 if small else np.int64), run_lengths)
     return codes, pd.Index(uniques)
 
 

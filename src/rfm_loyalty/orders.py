@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._ids import factorize_runs, ids_as_text
+from rfm_loyalty._ids import TEXT_DTYPE, factorize_runs, ids_as_text
 from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
 
 __all__ = [
@@ -735,6 +735,11 @@ def _parse_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray
 def _parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Return naive datetime64[ns] wall-clock times and a mask of unreadable ones."""
     dtype = values.dtype
+    if isinstance(dtype, pd.ArrowDtype) and dtype.kind == "M":
+        # Arrow timestamps (read_orders reads Parquet Arrow-backed): as numpy
+        values = values.astype(dtype.numpy_dtype if dtype.pyarrow_dtype.tz is None
+                               else pd.DatetimeTZDtype("ns", dtype.pyarrow_dtype.tz))
+        dtype = values.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         local = values if tz is None else values.dt.tz_convert(tz)
         naive = local.dt.tz_localize(None)
@@ -890,11 +895,18 @@ def _sum_lines_into_orders(
     ingest: _Ingest, used: np.ndarray, zero_amount: str
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Sum lines into orders; also return each order's customer code."""
-    cust = ingest.customer_codes[used]
-    dates = ingest.dates[used]
-    amount = ingest.amount[used]
+    everything = bool(used.all())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        # no copy of every line when no row was dropped (the common case)
+        return values if everything else values[used]
+
+    cust = kept(ingest.customer_codes)
+    dates = kept(ingest.dates)
+    amount = kept(ingest.amount)
     if ingest.order_ids is not None:
-        id_codes, id_values = factorize_runs(ingest.order_ids[used])
+        order_ids = ingest.order_ids if everything else ingest.order_ids[used]
+        id_codes, id_values = factorize_runs(order_ids)
         order_codes = id_codes
         if _order_spans_customers(order_codes, cust):
             # an order id shared by several customers: each customer's lines
@@ -919,7 +931,7 @@ def _sum_lines_into_orders(
     columns: dict[str, Any] = {
         "customer_id": ingest.customer_ids.take(cust[first_line]).array,
         "order_id": (
-            id_values.take(id_codes[first_line]).array
+            _plain(id_values.take(id_codes[first_line]))
             if id_values is not None
             else np.arange(n_orders, dtype=np.int64)
         ),
@@ -927,16 +939,28 @@ def _sum_lines_into_orders(
         "amount": order_amount,
     }
     if ingest.cost is not None:
-        columns["cost"] = np.bincount(order_codes, weights=ingest.cost[used], minlength=n_orders)
+        columns["cost"] = np.bincount(order_codes, weights=kept(ingest.cost), minlength=n_orders)
     if ingest.status is not None:
-        columns["status"] = ingest.status[used].to_numpy()[first_line]
+        columns["status"] = kept(ingest.status.to_numpy())[first_line]
     columns["n_lines"] = n_lines.astype(np.int64)
     threshold_ok = order_amount >= 0 if zero_amount == "purchase" else order_amount > 0
     columns["is_purchase"] = threshold_ok
     frame = pd.DataFrame(columns, copy=False)
     if ingest.status is not None:
-        frame["status"] = frame["status"].astype(ingest.status.dtype)
+        frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
     return frame, cust[first_line]
+
+
+def _plain(values: pd.Index) -> Any:
+    """Arrow-backed values (from Parquet) as the usual pandas dtypes."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        return values.array
+    if dtype.kind in "iufbM":
+        return values.to_numpy(dtype=dtype.numpy_dtype)
+    if dtype.kind in "OU":
+        return pd.Index(values.to_numpy(dtype=object)).astype(TEXT_DTYPE).array
+    return values.to_numpy(dtype=object)
 
 
 def _order_spans_customers(order_codes: np.ndarray, customer_codes: np.ndarray) -> bool:
