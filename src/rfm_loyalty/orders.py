@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +30,19 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._ids import TEXT_DTYPE, factorize_runs, ids_as_text
-from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
+from rfm_loyalty._ingest import (
+    DROP_REASONS,
+    Ingest,
+    account,
+    distinct_count,
+    format_counts,
+    ordered_reasons,
+    report_bad_rows,
+    sorted_customer_codes,
+    sum_lines_into_orders,
+)
+from rfm_loyalty._parse import as_date
+from rfm_loyalty.exceptions import SchemaError
 
 __all__ = [
     "DROP_REASONS",
@@ -48,21 +58,7 @@ ReturnsPolicy = Literal["net", "drop", "error"]
 ZeroAmountPolicy = Literal["not_purchase", "purchase"]
 BadRowsPolicy = Literal["warn", "raise"]
 
-#: Reasons a row can be dropped, in the order they are checked. A row is
-#: counted once, under the first reason that applies.
-DROP_REASONS: tuple[str, ...] = (
-    "missing_customer",
-    "bad_date",
-    "bad_amount",
-    "bad_cost",
-    "missing_order_id",
-    "invalid_status",
-    "after_as_of",
-    "negative_amount",
-)
-#: Reasons that mean the row itself is broken (the others are exclusions the
-#: caller asked for: a status filter, an as_of date, returns="drop").
-_BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+
 
 
 @dataclass(frozen=True)
@@ -285,7 +281,7 @@ class Orders:
         -------
         Orders
         """
-        new_as_of = _as_date(as_of, name="as_of")
+        new_as_of = as_date(as_of, name="as_of")
         if new_as_of > self.as_of:
             raise ValueError(
                 f"as_of={new_as_of.date()} is after the date these orders were prepared for "
@@ -308,12 +304,12 @@ class Orders:
         quality = dataclasses.replace(
             q,
             rows_used=q.rows_used - moved_rows,
-            dropped=_ordered_reasons(dropped),
+            dropped=ordered_reasons(dropped),
             amount_used=q.amount_used - moved_amount,
             amount_dropped=q.amount_dropped + moved_amount,
-            dropped_amounts=_ordered_reasons(dropped_amounts),
+            dropped_amounts=ordered_reasons(dropped_amounts),
             orders=len(kept),
-            customers=_distinct_count(codes) if codes is not None
+            customers=distinct_count(codes) if codes is not None
             else int(kept["customer_id"].nunique()),
             purchases=int(kept["is_purchase"].sum()),
             as_of=new_as_of,
@@ -414,7 +410,7 @@ def prepare_orders(
     """
     cols = _check_options(data, columns, returns, zero_amount, valid_statuses, on_bad_rows)
     n = len(data)
-    ingest = _Ingest(data, cols, tz=tz)
+    ingest = Ingest(data, cols, tz=tz)
     reasons = ingest.first_failures(valid_statuses)
     as_of_ts = _resolve_as_of(as_of, ingest, reasons)
     if as_of_ts is not None:
@@ -424,23 +420,23 @@ def prepare_orders(
     elif returns == "error":
         ingest.raise_on_negative(reasons)
 
-    report_args = _account(ingest, reasons, n)
-    _report_bad_rows(report_args["dropped"], on_bad_rows, n, ingest)
+    report_args = account(ingest, reasons, n)
+    report_bad_rows(report_args["dropped"], on_bad_rows, n, ingest)
 
     used = reasons == 0
     if not used.any():
         raise SchemaError(
             f"No valid order row remains: all {n:,} rows were dropped "
-            f"({_format_counts(report_args['dropped'])}). Check the column mapping "
+            f"({format_counts(report_args['dropped'])}). Check the column mapping "
             f"{cols.used()!r} and the as_of date."
         )
     assert as_of_ts is not None  # set whenever a row is valid
-    frame, customer_codes = _sum_lines_into_orders(ingest, used, zero_amount)
-    codes, index = _sorted_customer_codes(customer_codes, ingest.customer_ids)
+    frame, customer_codes = sum_lines_into_orders(ingest, used, zero_amount)
+    codes, index = sorted_customer_codes(customer_codes, ingest.customer_ids)
     quality = QualityReport(
         **report_args,
         orders=len(frame),
-        customers=_distinct_count(codes),
+        customers=distinct_count(codes),
         purchases=int(frame["is_purchase"].sum()),
         as_of=as_of_ts,
     )
@@ -626,350 +622,22 @@ def _check_columns_exist(available: Iterable[Any], cols: OrderColumns) -> None:
 
 
 # ---------------------------------------------------------------------------
-# reading the columns
-# ---------------------------------------------------------------------------
-
-
-class _Ingest:
-    """The parsed columns of one input table, as numpy arrays."""
-
-    def __init__(self, data: pd.DataFrame, cols: OrderColumns, *, tz: str | None) -> None:
-        self.cols = cols
-        self.n = len(data)
-        self.customer_codes, self.customer_ids = ids_as_text(data[cols.customer])
-        self.dates, self.date_bad = _parse_dates(data[cols.date], cols.date, tz)
-        if cols.amount is not None:
-            self.amount, self.amount_bad = _parse_numbers(data[cols.amount], cols.amount)
-        else:
-            assert cols.quantity is not None and cols.unit_price is not None
-            qty, qty_bad = _parse_numbers(data[cols.quantity], cols.quantity)
-            price, price_bad = _parse_numbers(data[cols.unit_price], cols.unit_price)
-            with np.errstate(invalid="ignore", over="ignore"):
-                self.amount = qty * price
-            self.amount_bad = qty_bad | price_bad | ~np.isfinite(self.amount)
-        self.cost: np.ndarray | None = None
-        self.cost_bad: np.ndarray | None = None
-        if cols.cost is not None:
-            self.cost, self.cost_bad = _parse_numbers(data[cols.cost], cols.cost)
-        self.order_ids: pd.Series | None = None
-        if cols.order_id is not None:
-            self.order_ids = data[cols.order_id].reset_index(drop=True)
-        self.status: pd.Series | None = None
-        if cols.status is not None:
-            self.status = data[cols.status].reset_index(drop=True)
-        self.bad_examples: dict[str, Any] = {}
-
-    def first_failures(self, valid_statuses: Iterable[Any] | None) -> np.ndarray:
-        """Code each row with the index+1 of its first failing reason (0 = ok)."""
-        reasons = np.zeros(self.n, dtype=np.int8)
-        checks: list[tuple[str, np.ndarray]] = [
-            ("missing_customer", self.customer_codes < 0),
-            ("bad_date", self.date_bad),
-            ("bad_amount", self.amount_bad),
-        ]
-        if self.cost_bad is not None:
-            checks.append(("bad_cost", self.cost_bad))
-        if self.order_ids is not None:
-            checks.append(("missing_order_id", _missing_text(self.order_ids)))
-        if valid_statuses is not None and self.status is not None:
-            allowed = list(valid_statuses)
-            checks.append(("invalid_status", ~self.status.isin(allowed).to_numpy()))
-        for reason, mask in checks:
-            self._mark(reasons, reason, mask)
-        return reasons
-
-    def mark_after(self, reasons: np.ndarray, as_of: pd.Timestamp) -> None:
-        next_day = (as_of + pd.Timedelta(days=1)).to_datetime64()
-        with np.errstate(invalid="ignore"):
-            after = self.dates >= next_day
-        self._mark(reasons, "after_as_of", after)
-
-    def mark_negative(self, reasons: np.ndarray) -> None:
-        with np.errstate(invalid="ignore"):
-            self._mark(reasons, "negative_amount", self.amount < 0)
-
-    def raise_on_negative(self, reasons: np.ndarray) -> None:
-        with np.errstate(invalid="ignore"):
-            negative = (self.amount < 0) & (reasons == 0)
-        if negative.any():
-            first = int(np.flatnonzero(negative)[0])
-            raise DataQualityError(
-                f"{int(negative.sum()):,} order lines have a negative amount (first at row "
-                f"{first}: {float(self.amount[first])!r}) and returns='error' forbids them. "
-                "Use returns='net' to net them against purchases or returns='drop' to drop them."
-            )
-
-    def _mark(self, reasons: np.ndarray, reason: str, mask: np.ndarray) -> None:
-        code = DROP_REASONS.index(reason) + 1
-        reasons[(reasons == 0) & mask] = code
-
-
-def _missing_text(values: pd.Series) -> np.ndarray:
-    missing = values.isna().to_numpy()
-    if not pd.api.types.is_numeric_dtype(values.dtype):
-        as_text = values.astype("string")
-        missing = missing | (as_text.str.strip() == "").fillna(True).to_numpy(dtype=bool)
-    return missing
-
-
-def _parse_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return float64 values and a mask of unreadable ones (missing, text, inf)."""
-    if pd.api.types.is_bool_dtype(values.dtype):
-        raise SchemaError(f"Column {name!r} holds booleans; it must hold numbers.")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        parsed = pd.to_numeric(values, errors="coerce")
-        numbers = np.asarray(parsed, dtype="float64")
-        failed = np.isnan(numbers) & values.notna().to_numpy()
-        if failed.any() and not np.isfinite(numbers).any():
-            first = int(np.flatnonzero(failed)[0])
-            raise SchemaError(
-                f"Column {name!r} must hold numbers, but none of its values could be read as "
-                f"a number (first value: {values.iloc[first]!r} at row {first}). Convert it "
-                "(e.g. strip currency symbols and thousands separators) before analysing."
-            )
-    return numbers, ~np.isfinite(numbers)
-
-
-def _parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Return naive datetime64[ns] wall-clock times and a mask of unreadable ones."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.ArrowDtype) and dtype.kind == "M":
-        # Arrow timestamps (read_orders reads Parquet Arrow-backed): as numpy
-        values = values.astype(dtype.numpy_dtype if dtype.pyarrow_dtype.tz is None
-                               else pd.DatetimeTZDtype("ns", dtype.pyarrow_dtype.tz))
-        dtype = values.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        local = values if tz is None else values.dt.tz_convert(tz)
-        naive = local.dt.tz_localize(None)
-    elif pd.api.types.is_datetime64_dtype(dtype):
-        naive = values
-    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        raise SchemaError(
-            f"Column {name!r} holds numbers ({dtype}), not dates. Convert it with "
-            "pd.to_datetime(..., unit=...) or pass the column of dates."
-        )
-    else:
-        naive = _parse_date_text(values, tz)
-    out = naive.to_numpy(dtype="datetime64[ns]")
-    bad = np.isnat(out)
-    if bad.all():
-        first = values.dropna()
-        example = f" (first value: {first.iloc[0]!r})" if len(first) else ""
-        raise SchemaError(f"Column {name!r} holds no readable date{example}.")
-    return out, bad
-
-
-def _parse_date_text(values: pd.Series, tz: str | None) -> pd.Series:
-    text = values.reset_index(drop=True)
-    parsed = _to_datetime_quietly(text, utc=False, mixed=False)
-    if parsed is None or isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        # several UTC offsets (or offsets we must convert): read everything as UTC
-        parsed = _to_datetime_quietly(text, utc=True, mixed=False)
-    assert parsed is not None
-    retry = parsed.isna().to_numpy() & text.notna().to_numpy()
-    if retry.any():
-        # a second format: parse the leftovers element by element
-        again = _to_datetime_quietly(text[retry], utc=_is_aware(parsed), mixed=True)
-        if again is not None and again.notna().any():
-            if _is_aware(again) != _is_aware(parsed):
-                again = _to_datetime_quietly(text[retry], utc=True, mixed=True)
-                parsed = _to_datetime_quietly(text, utc=True, mixed=False)
-                assert again is not None and parsed is not None
-            parsed = parsed.copy()
-            parsed[retry] = again
-    if _is_aware(parsed):
-        parsed = parsed.dt.tz_convert(tz or "UTC").dt.tz_localize(None)
-    return parsed
-
-
-def _is_aware(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.DatetimeTZDtype)
-
-
-def _to_datetime_quietly(text: pd.Series, *, utc: bool, mixed: bool) -> pd.Series | None:
-    """Parse text dates; None when pandas cannot combine the time zones."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-        warnings.simplefilter("error", FutureWarning)  # pandas 2.2: mixed time zones
-        try:
-            return pd.to_datetime(
-                text, errors="coerce", utc=utc, format="mixed" if mixed else None
-            )
-        except (ValueError, TypeError, FutureWarning):
-            return None
-
-
-# ---------------------------------------------------------------------------
 # as_of, accounting and warnings
 # ---------------------------------------------------------------------------
 
 
-def _as_date(value: Any, *, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
-def _resolve_as_of(as_of: Any, ingest: _Ingest, reasons: np.ndarray) -> pd.Timestamp | None:
+
+def _resolve_as_of(as_of: Any, ingest: Ingest, reasons: np.ndarray) -> pd.Timestamp | None:
     if as_of is not None:
-        return _as_date(as_of, name="as_of")
+        return as_date(as_of, name="as_of")
     valid = reasons == 0
     if not valid.any():
         return None
     return pd.Timestamp(ingest.dates[valid].max()).normalize()
 
 
-def _account(ingest: _Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
-    readable = np.where(ingest.amount_bad, 0.0, ingest.amount)
-    counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
-    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
-    dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
-    dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
-    return {
-        "rows_in": n,
-        "rows_used": int(counts[0]),
-        "dropped": dropped,
-        "amount_in": float(readable.sum()),
-        "amount_used": float(sums[0]),
-        "amount_dropped": float(sums[1:].sum()),
-        "dropped_amounts": dropped_amounts,
-    }
 
 
-def _ordered_reasons(counts: Mapping[str, Any]) -> dict[str, Any]:
-    return {r: counts[r] for r in DROP_REASONS if r in counts}
 
-
-def _format_counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
-
-
-def _report_bad_rows(
-    dropped: Mapping[str, int], on_bad_rows: str, n: int, ingest: _Ingest
-) -> None:
-    bad = {r: c for r, c in dropped.items() if r in _BAD_ROW_REASONS}
-    if not bad:
-        return
-    total = sum(bad.values())
-    counts = f"{total:,} of {n:,} order rows"
-    if on_bad_rows == "raise":
-        raise DataQualityError(
-            f"{counts} are unusable ({_format_counts(bad)}). Fix them, or pass "
-            "on_bad_rows='warn' to drop them and count them in Orders.quality."
-        )
-    message = (
-        f"{counts} were dropped as unusable ({_format_counts(bad)}). "
-        "See Orders.quality for the full accounting."
-    )
-    warnings.warn(message, DataQualityWarning, stacklevel=3)
-
-
-# ---------------------------------------------------------------------------
-# lines -> orders
-# ---------------------------------------------------------------------------
-
-
-def _sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
-    """Re-code customers so that the codes follow the sorted text ids."""
-    order = np.asarray(ids.argsort())
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[codes], ids.take(order)
-
-
-def _distinct_count(codes: np.ndarray) -> int:
-    if len(codes) == 0:
-        return 0
-    return int(np.count_nonzero(np.bincount(codes)))
-
-
-def _sum_lines_into_orders(
-    ingest: _Ingest, used: np.ndarray, zero_amount: str
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sum lines into orders; also return each order's customer code."""
-    everything = bool(used.all())
-
-    def kept(values: np.ndarray) -> np.ndarray:
-        # no copy of every line when no row was dropped (the common case)
-        return values if everything else values[used]
-
-    cust = kept(ingest.customer_codes)
-    dates = kept(ingest.dates)
-    amount = kept(ingest.amount)
-    if ingest.order_ids is not None:
-        order_ids = ingest.order_ids if everything else ingest.order_ids[used]
-        id_codes, id_values = factorize_runs(order_ids)
-        order_codes = id_codes
-        if _order_spans_customers(order_codes, cust):
-            # an order id shared by several customers: each customer's lines
-            # are an order of their own
-            order_codes, _ = pd.factorize(cust.astype(np.int64) * 2**31 + order_codes)
-    else:
-        id_values = None
-        # one order = the lines of one customer at one timestamp
-        order_codes, _ = pd.factorize(
-            cust.astype(np.int64) * 2**31 + _dense(dates.view(np.int64))
-        )
-    n_orders = int(order_codes.max()) + 1
-    n_lines = np.bincount(order_codes, minlength=n_orders)
-    # factorize numbers orders by first appearance, so a line is its order's
-    # first line exactly where the running maximum of the codes steps up.
-    running_max = np.maximum.accumulate(order_codes)
-    first_line = np.flatnonzero(np.r_[True, running_max[1:] != running_max[:-1]])
-    order_dates = np.full(n_orders, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(order_dates, order_codes, dates.view(np.int64))
-    order_amount = np.bincount(order_codes, weights=amount, minlength=n_orders)
-
-    columns: dict[str, Any] = {
-        "customer_id": ingest.customer_ids.take(cust[first_line]).array,
-        "order_id": (
-            _plain(id_values.take(id_codes[first_line]))
-            if id_values is not None
-            else np.arange(n_orders, dtype=np.int64)
-        ),
-        "order_date": order_dates.view("datetime64[ns]"),
-        "amount": order_amount,
-    }
-    if ingest.cost is not None:
-        columns["cost"] = np.bincount(order_codes, weights=kept(ingest.cost), minlength=n_orders)
-    if ingest.status is not None:
-        columns["status"] = kept(ingest.status.to_numpy())[first_line]
-    columns["n_lines"] = n_lines.astype(np.int64)
-    threshold_ok = order_amount >= 0 if zero_amount == "purchase" else order_amount > 0
-    columns["is_purchase"] = threshold_ok
-    frame = pd.DataFrame(columns, copy=False)
-    if ingest.status is not None:
-        frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
-    return frame, cust[first_line]
-
-
-def _plain(values: pd.Index) -> Any:
-    """Arrow-backed values (from Parquet) as the usual pandas dtypes."""
-    dtype = values.dtype
-    if not isinstance(dtype, pd.ArrowDtype):
-        return values.array
-    if dtype.kind in "iufbM":
-        return values.to_numpy(dtype=dtype.numpy_dtype)
-    if dtype.kind in "OU":
-        return pd.Index(values.to_numpy(dtype=object)).astype(TEXT_DTYPE).array
-    return values.to_numpy(dtype=object)
-
-
-def _order_spans_customers(order_codes: np.ndarray, customer_codes: np.ndarray) -> bool:
-    first_customer = np.full(int(order_codes.max()) + 1, -1, dtype=np.int64)
-    first_customer[order_codes[::-1]] = customer_codes[::-1]  # last write wins: first line
-    return bool((first_customer[order_codes] != customer_codes).any())
-
-
-def _dense(values: np.ndarray) -> np.ndarray:
-    """Map values to 0..k-1 codes (so that two codes fit in one int64)."""
-    codes, _ = pd.factorize(values)
-    return codes.astype(np.int64)

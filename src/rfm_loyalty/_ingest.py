@@ -1,0 +1,250 @@
+"""Ingest internals: per-row drop reasons, the accounting, and summing lines into orders."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty._ids import TEXT_DTYPE, factorize_runs, ids_as_text
+from rfm_loyalty._parse import missing_text, parse_dates, parse_numbers
+from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
+
+if TYPE_CHECKING:
+    from rfm_loyalty.orders import OrderColumns
+
+#: Reasons a row can be dropped, in the order they are checked. A row is
+#: counted once, under the first reason that applies.
+DROP_REASONS: tuple[str, ...] = (
+    "missing_customer",
+    "bad_date",
+    "bad_amount",
+    "bad_cost",
+    "missing_order_id",
+    "invalid_status",
+    "after_as_of",
+    "negative_amount",
+)
+#: Reasons that mean the row itself is broken (the others are exclusions the
+#: caller asked for: a status filter, an as_of date, returns="drop").
+_BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+
+
+class Ingest:
+    """The parsed columns of one input table, as numpy arrays."""
+
+    def __init__(self, data: pd.DataFrame, cols: OrderColumns, *, tz: str | None) -> None:
+        self.cols = cols
+        self.n = len(data)
+        self.customer_codes, self.customer_ids = ids_as_text(data[cols.customer])
+        self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, tz)
+        if cols.amount is not None:
+            self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)
+        else:
+            assert cols.quantity is not None and cols.unit_price is not None
+            qty, qty_bad = parse_numbers(data[cols.quantity], cols.quantity)
+            price, price_bad = parse_numbers(data[cols.unit_price], cols.unit_price)
+            with np.errstate(invalid="ignore", over="ignore"):
+                self.amount = qty * price
+            self.amount_bad = qty_bad | price_bad | ~np.isfinite(self.amount)
+        self.cost: np.ndarray | None = None
+        self.cost_bad: np.ndarray | None = None
+        if cols.cost is not None:
+            self.cost, self.cost_bad = parse_numbers(data[cols.cost], cols.cost)
+        self.order_ids: pd.Series | None = None
+        if cols.order_id is not None:
+            self.order_ids = data[cols.order_id].reset_index(drop=True)
+        self.status: pd.Series | None = None
+        if cols.status is not None:
+            self.status = data[cols.status].reset_index(drop=True)
+        self.bad_examples: dict[str, Any] = {}
+
+    def first_failures(self, valid_statuses: Iterable[Any] | None) -> np.ndarray:
+        """Code each row with the index+1 of its first failing reason (0 = ok)."""
+        reasons = np.zeros(self.n, dtype=np.int8)
+        checks: list[tuple[str, np.ndarray]] = [
+            ("missing_customer", self.customer_codes < 0),
+            ("bad_date", self.date_bad),
+            ("bad_amount", self.amount_bad),
+        ]
+        if self.cost_bad is not None:
+            checks.append(("bad_cost", self.cost_bad))
+        if self.order_ids is not None:
+            checks.append(("missing_order_id", missing_text(self.order_ids)))
+        if valid_statuses is not None and self.status is not None:
+            allowed = list(valid_statuses)
+            checks.append(("invalid_status", ~self.status.isin(allowed).to_numpy()))
+        for reason, mask in checks:
+            self._mark(reasons, reason, mask)
+        return reasons
+
+    def mark_after(self, reasons: np.ndarray, as_of: pd.Timestamp) -> None:
+        next_day = (as_of + pd.Timedelta(days=1)).to_datetime64()
+        with np.errstate(invalid="ignore"):
+            after = self.dates >= next_day
+        self._mark(reasons, "after_as_of", after)
+
+    def mark_negative(self, reasons: np.ndarray) -> None:
+        with np.errstate(invalid="ignore"):
+            self._mark(reasons, "negative_amount", self.amount < 0)
+
+    def raise_on_negative(self, reasons: np.ndarray) -> None:
+        with np.errstate(invalid="ignore"):
+            negative = (self.amount < 0) & (reasons == 0)
+        if negative.any():
+            first = int(np.flatnonzero(negative)[0])
+            raise DataQualityError(
+                f"{int(negative.sum()):,} order lines have a negative amount (first at row "
+                f"{first}: {float(self.amount[first])!r}) and returns='error' forbids them. "
+                "Use returns='net' to net them against purchases or returns='drop' to drop them."
+            )
+
+    def _mark(self, reasons: np.ndarray, reason: str, mask: np.ndarray) -> None:
+        code = DROP_REASONS.index(reason) + 1
+        reasons[(reasons == 0) & mask] = code
+
+
+def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
+    readable = np.where(ingest.amount_bad, 0.0, ingest.amount)
+    counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
+    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+    dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
+    dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
+    return {
+        "rows_in": n,
+        "rows_used": int(counts[0]),
+        "dropped": dropped,
+        "amount_in": float(readable.sum()),
+        "amount_used": float(sums[0]),
+        "amount_dropped": float(sums[1:].sum()),
+        "dropped_amounts": dropped_amounts,
+    }
+
+
+def ordered_reasons(counts: Mapping[str, Any]) -> dict[str, Any]:
+    return {r: counts[r] for r in DROP_REASONS if r in counts}
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
+
+
+def report_bad_rows(
+    dropped: Mapping[str, int], on_bad_rows: str, n: int, ingest: Ingest
+) -> None:
+    bad = {r: c for r, c in dropped.items() if r in _BAD_ROW_REASONS}
+    if not bad:
+        return
+    total = sum(bad.values())
+    counts = f"{total:,} of {n:,} order rows"
+    if on_bad_rows == "raise":
+        raise DataQualityError(
+            f"{counts} are unusable ({format_counts(bad)}). Fix them, or pass "
+            "on_bad_rows='warn' to drop them and count them in Orders.quality."
+        )
+    message = (
+        f"{counts} were dropped as unusable ({format_counts(bad)}). "
+        "See Orders.quality for the full accounting."
+    )
+    warnings.warn(message, DataQualityWarning, stacklevel=3)
+
+
+def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Re-code customers so that the codes follow the sorted text ids."""
+    order = np.asarray(ids.argsort())
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], ids.take(order)
+
+
+def distinct_count(codes: np.ndarray) -> int:
+    if len(codes) == 0:
+        return 0
+    return int(np.count_nonzero(np.bincount(codes)))
+
+
+def sum_lines_into_orders(
+    ingest: Ingest, used: np.ndarray, zero_amount: str
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Sum lines into orders; also return each order's customer code."""
+    everything = bool(used.all())
+
+    def kept(values: np.ndarray) -> np.ndarray:
+        # no copy of every line when no row was dropped (the common case)
+        return values if everything else values[used]
+
+    cust = kept(ingest.customer_codes)
+    dates = kept(ingest.dates)
+    amount = kept(ingest.amount)
+    if ingest.order_ids is not None:
+        order_ids = ingest.order_ids if everything else ingest.order_ids[used]
+        id_codes, id_values = factorize_runs(order_ids)
+        order_codes = id_codes
+        if _order_spans_customers(order_codes, cust):
+            # an order id shared by several customers: each customer's lines
+            # are an order of their own
+            order_codes, _ = pd.factorize(cust.astype(np.int64) * 2**31 + order_codes)
+    else:
+        id_values = None
+        # one order = the lines of one customer at one timestamp
+        order_codes, _ = pd.factorize(
+            cust.astype(np.int64) * 2**31 + _dense(dates.view(np.int64))
+        )
+    n_orders = int(order_codes.max()) + 1
+    n_lines = np.bincount(order_codes, minlength=n_orders)
+    # factorize numbers orders by first appearance, so a line is its order's
+    # first line exactly where the running maximum of the codes steps up.
+    running_max = np.maximum.accumulate(order_codes)
+    first_line = np.flatnonzero(np.r_[True, running_max[1:] != running_max[:-1]])
+    order_dates = np.full(n_orders, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(order_dates, order_codes, dates.view(np.int64))
+    order_amount = np.bincount(order_codes, weights=amount, minlength=n_orders)
+
+    columns: dict[str, Any] = {
+        "customer_id": ingest.customer_ids.take(cust[first_line]).array,
+        "order_id": (
+            _plain(id_values.take(id_codes[first_line]))
+            if id_values is not None
+            else np.arange(n_orders, dtype=np.int64)
+        ),
+        "order_date": order_dates.view("datetime64[ns]"),
+        "amount": order_amount,
+    }
+    if ingest.cost is not None:
+        columns["cost"] = np.bincount(order_codes, weights=kept(ingest.cost), minlength=n_orders)
+    if ingest.status is not None:
+        columns["status"] = kept(ingest.status.to_numpy())[first_line]
+    columns["n_lines"] = n_lines.astype(np.int64)
+    threshold_ok = order_amount >= 0 if zero_amount == "purchase" else order_amount > 0
+    columns["is_purchase"] = threshold_ok
+    frame = pd.DataFrame(columns, copy=False)
+    if ingest.status is not None:
+        frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
+    return frame, cust[first_line]
+
+
+def _plain(values: pd.Index) -> Any:
+    """Arrow-backed values (from Parquet) as the usual pandas dtypes."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        return values.array
+    if dtype.kind in "iufbM":
+        return values.to_numpy()  # no missing values here: a plain numpy dtype
+    if dtype.kind in "OU":
+        return pd.Index(values.to_numpy(dtype=object)).astype(TEXT_DTYPE).array
+    return values.to_numpy(dtype=object)
+
+
+def _order_spans_customers(order_codes: np.ndarray, customer_codes: np.ndarray) -> bool:
+    first_customer = np.full(int(order_codes.max()) + 1, -1, dtype=np.int64)
+    first_customer[order_codes[::-1]] = customer_codes[::-1]  # last write wins: first line
+    return bool((first_customer[order_codes] != customer_codes).any())
+
+
+def _dense(values: np.ndarray) -> np.ndarray:
+    """Map values to 0..k-1 codes (so that two codes fit in one int64)."""
+    codes, _ = pd.factorize(values)
+    return codes.astype(np.int64)
