@@ -40,6 +40,16 @@ class Ingest:
         self.cols = cols
         self.n = len(data)
         self.customer_codes, self.customer_ids = ids_as_text(data[cols.customer])
+        self.order_codes: np.ndarray | None = None
+        self.order_values: pd.Index | None = None
+        if cols.order_id is not None:
+            self.order_codes, self.order_values = factorize_runs(data[cols.order_id])
+        self._parse_values(data, cols, tz)
+        self.status: pd.Series | None = None
+        if cols.status is not None:
+            self.status = data[cols.status].reset_index(drop=True)
+
+    def _parse_values(self, data: pd.DataFrame, cols: OrderColumns, tz: str | None) -> None:
         self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, tz)
         if cols.amount is not None:
             self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)
@@ -54,13 +64,6 @@ class Ingest:
         self.cost_bad: np.ndarray | None = None
         if cols.cost is not None:
             self.cost, self.cost_bad = parse_numbers(data[cols.cost], cols.cost)
-        self.order_ids: pd.Series | None = None
-        if cols.order_id is not None:
-            self.order_ids = data[cols.order_id].reset_index(drop=True)
-        self.status: pd.Series | None = None
-        if cols.status is not None:
-            self.status = data[cols.status].reset_index(drop=True)
-        self.bad_examples: dict[str, Any] = {}
 
     def first_failures(self, valid_statuses: Iterable[Any] | None) -> np.ndarray:
         """Code each row with the index+1 of its first failing reason (0 = ok)."""
@@ -72,8 +75,10 @@ class Ingest:
         ]
         if self.cost_bad is not None:
             checks.append(("bad_cost", self.cost_bad))
-        if self.order_ids is not None:
-            checks.append(("missing_order_id", missing_text(self.order_ids)))
+        if self.order_codes is not None and self.order_values is not None:
+            blank = missing_text(pd.Series(self.order_values))
+            missing = np.append(blank, True)[self.order_codes]  # code -1: missing
+            checks.append(("missing_order_id", missing))
         if valid_statuses is not None and self.status is not None:
             allowed = list(valid_statuses)
             checks.append(("invalid_status", ~self.status.isin(allowed).to_numpy()))
@@ -179,9 +184,12 @@ def sum_lines_into_orders(
     cust = kept(ingest.customer_codes)
     dates = kept(ingest.dates)
     amount = kept(ingest.amount)
-    if ingest.order_ids is not None:
-        order_ids = ingest.order_ids if everything else ingest.order_ids[used]
-        id_codes, id_values = factorize_runs(order_ids)
+    if ingest.order_codes is not None and ingest.order_values is not None:
+        id_codes, id_values = ingest.order_codes, ingest.order_values
+        if not everything:
+            # renumber the kept ids by first appearance among the kept lines
+            id_codes, kept_ids = pd.factorize(id_codes[used])
+            id_values = id_values.take(kept_ids)
         order_codes = id_codes
         if _order_spans_customers(order_codes, cust):
             # an order id shared by several customers: each customer's lines

@@ -543,13 +543,18 @@ def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:
 
 def _read_parquet(path: Path, cols: OrderColumns) -> pd.DataFrame:
     try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "Reading Parquet needs pyarrow: pip install 'rfm-loyalty[parquet]'."
         ) from exc
     _check_columns_exist(pq.read_schema(path).names, cols)
-    return pd.read_parquet(path, columns=list(cols.used().values()))
+    data = pd.read_parquet(path, columns=list(cols.used().values()))
+    # Arrow keeps the file's decoded buffers in its memory pool after the
+    # conversion to pandas; hand them back before the heavy work starts.
+    pa.default_memory_pool().release_unused()
+    return data
 
 
 # ---------------------------------------------------------------------------
