@@ -7,7 +7,7 @@ VENV := .venv
 VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint test-pd3 test-pd2 bench bench-core samples clean
+.PHONY: demo test services lint test-pd3 test-pd2 bench bench-core samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,12 @@ $(VENV_PD2)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/rfm-loyalty demo --out out
 
-test: lint test-pd3 test-pd2
+test: services lint test-pd3 test-pd2
+
+# Chromium (report rendering test) and PostgreSQL server binaries (SQL export
+# test); the script says why and the tests skip when they cannot be installed.
+services:
+	sh scripts/install_test_services.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
