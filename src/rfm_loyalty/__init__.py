@@ -6,6 +6,9 @@ scores, segments, lifecycle cohorts, profitability, churn, models ->
 ``analyze`` -> export, plots, report.
 """
 
+from rfm_loyalty.backtest import BacktestResult, backtest
+from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
 from rfm_loyalty.exceptions import (
     BinningWarning,
@@ -23,6 +26,7 @@ from rfm_loyalty.lifecycle import (
     lifecycle_from_aggregates,
     lifecycle_labels,
 )
+from rfm_loyalty.migration import MigrationResult, segment_migration
 from rfm_loyalty.orders import (
     OrderColumns,
     Orders,
@@ -55,10 +59,14 @@ __all__ = [
     "LIFECYCLE_LABELS",
     "SEGMENT_PRESETS",
     "TIER_ACTIONS",
+    "BacktestResult",
+    "BetaGeoModel",
     "BinningWarning",
     "DataQualityError",
     "DataQualityWarning",
+    "GammaGammaModel",
     "LifecycleRules",
+    "MigrationResult",
     "ModelFitError",
     "ModelWarning",
     "OrderColumns",
@@ -72,9 +80,15 @@ __all__ = [
     "Segment",
     "__version__",
     "assign_segments",
+    "backtest",
     "btyd_summary",
+    "churn_summary",
+    "churn_table",
+    "cohort_retention",
     "concentration_by",
     "customer_aggregates",
+    "customer_flow",
+    "customer_lifetime_value",
     "customer_profit",
     "lifecycle_from_aggregates",
     "lifecycle_labels",
@@ -85,6 +99,7 @@ __all__ = [
     "profitability",
     "read_orders",
     "rfm_table",
+    "segment_migration",
     "segment_summary",
     "stability_size_grid",
 ]

@@ -1,5 +1,6 @@
-"""Synthetic, seeded order data: ``make_orders`` and the bundled sample."""
+"""Synthetic, seeded data: order lines (``make_orders``), the bundled sample, model customers."""
 
 from rfm_loyalty.datasets._generate import SAMPLE_PARAMS, load_sample_orders, make_orders
+from rfm_loyalty.datasets.simulate import simulate_btyd
 
-__all__ = ["SAMPLE_PARAMS", "load_sample_orders", "make_orders"]
+__all__ = ["SAMPLE_PARAMS", "load_sample_orders", "make_orders", "simulate_btyd"]
