@@ -312,7 +312,8 @@ def test_population_expectation_matches_quadrature(params) -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(bg_params, st.lists(st.tuples(st.integers(0, 400), st.floats(0, 1), st.floats(0, 500)),
+@given(bg_params, st.lists(st.tuples(st.integers(0, 400), st.floats(0.001, 1),
+                                     st.floats(0.01, 500)),
                            min_size=1, max_size=20))
 def test_predictions_stay_finite_and_ordered(params, rows) -> None:
     # heavy buyers (x in the hundreds) once gave 0 * inf in the hypergeometric term
@@ -327,6 +328,13 @@ def test_predictions_stay_finite_and_ordered(params, rows) -> None:
     assert alive.between(0, 1).all()
     assert np.isfinite(near).all() and np.isfinite(far).all()
     assert (near >= 0).all() and (far >= near * (1 - 1e-9)).all()
+
+
+def test_repeat_buyers_need_a_positive_recency() -> None:
+    model = BetaGeoModel.from_params(r=0.243, alpha=4.414, a=0.793, b=2.426)
+    with pytest.raises(ModelFitError, match="frequency > 0\\) must have recency > 0; got "
+                                            "frequency=3.0 with recency 0"):
+        model.p_alive(frame(np.array([3.0]), np.array([0.0]), np.array([10.0])))
 
 
 def test_heavy_buyer_matches_quadrature() -> None:
@@ -711,3 +719,22 @@ def test_real_data_end_to_end() -> None:
         gg = GammaGammaModel().fit(table)
     clv = customer_lifetime_value(bg, gg, table)
     assert clv.index.equals(table.index) and (clv >= 0).all() and np.isfinite(clv).all()
+
+
+@pytest.mark.parametrize(("a", "b", "c", "z"),
+                         [(1.0, 1.0, 101.0, 0.998), (1.0, 1.0, 103.0, 0.999),
+                          (0.5, 2.0, 5.0, 0.5)])
+def test_hypergeometric_fallback_matches_euler_integral(a, b, c, z) -> None:
+    # scipy's hyp2f1 gives inf/NaN in the first two cases (the third is an ordinary one);
+    # Euler's integral (valid for c > b > 0) gives the value independently
+    from scipy.special import hyp2f1
+
+    from rfm_loyalty._btyd_likelihood import hyp2f1_safe
+
+    if c > 100:
+        assert not np.isfinite(hyp2f1(a, b, c, z))  # the case the fallback exists for
+
+    norm = math.exp(math.lgamma(c) - math.lgamma(b) - math.lgamma(c - b))
+    want = norm * integrate.quad(lambda u: u ** (b - 1) * (1 - u) ** (c - b - 1)
+                                 * (1 - z * u) ** (-a), 0, 1, limit=400)[0]
+    assert float(hyp2f1_safe(a, b, c, z)) == pytest.approx(want, rel=1e-8)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, gammaln
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 from sklearn.exceptions import NotFittedError
 
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning, SchemaError
@@ -466,6 +466,14 @@ def btyd_arrays(data: Any, who: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
             f"got recency={float(t_x[i])!r} for customer {data.index[i]!r}. Recency here is the "
             "time from first to last purchase (btyd_summary), not the time since the last one."
         )
+    instant = (x > 0) & (t_x == 0)
+    if instant.any():
+        i = int(np.flatnonzero(instant)[0])
+        raise ModelFitError(
+            f"{who}: a customer with repeat purchases (frequency > 0) must have recency > 0; "
+            f"got frequency={float(x[i])!r} with recency 0 for customer {data.index[i]!r}. "
+            "Repeat purchases are counted on later days than the first (btyd_summary)."
+        )
     return x, t_x, T
 
 
@@ -573,3 +581,29 @@ def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     cov = np.average((x - mx) * (y - my), weights=w)
     var = np.average((x - mx) ** 2, weights=w) * np.average((y - my) ** 2, weights=w)
     return float(cov / np.sqrt(var)) if var > 0 else float("nan")
+
+
+def hyp2f1_safe(a: Any, b: Any, c: Any, z: Any, *, max_terms: int = 200_000) -> np.ndarray:
+    """Gauss's hypergeometric 2F1(a, b; c; z) for 0 <= z < 1, robust where scipy fails.
+
+    scipy's ``hyp2f1`` returns inf or NaN for some large ``c`` with ``z`` near 1
+    (e.g. 2F1(1, 1; 101; 0.998), a heavy buyer over a long horizon), although
+    the series converges there. Those entries are summed term by term,
+    vectorised over the failing entries (a loop over series terms, not over
+    customers), until every term is below 1e-16 of its sum.
+    """
+    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (a, b, c, z)))
+    value = np.array(hyp2f1(a, b, c, z), dtype="float64")
+    bad = ~np.isfinite(value)
+    if not bad.any():
+        return value
+    aa, bb, cc, zz = a[bad], b[bad], c[bad], z[bad]
+    term = np.ones_like(zz)
+    total = np.ones_like(zz)
+    for k in range(max_terms):
+        term = term * (aa + k) * (bb + k) / ((cc + k) * (k + 1.0)) * zz
+        total = total + term
+        if np.all(np.abs(term) <= 1e-16 * np.abs(total)):
+            break
+    value[bad] = total
+    return value

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit, hyp2f1
+from scipy.special import expit
 
 from rfm_loyalty import _btyd_likelihood as _lik
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning
@@ -314,7 +314,7 @@ class BetaGeoModel:
         # that is 0 * inf; Euler's transformation 2F1(A,B;C;z) =
         # (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns it into the well-behaved
         # 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
-        bracket = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * hyp2f1(
+        bracket = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * _lik.hyp2f1_safe(
             a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z
         )
         value = alive * (a + b + x - 1.0) / (a - 1.0) * bracket
@@ -350,7 +350,7 @@ class BetaGeoModel:
         # Euler-transformed as in expected_purchases (the case x = T = 0)
         shrink = np.exp((a - 1.0) * np.log1p(-z))
         value = (a + b - 1.0) / (a - 1.0) * (
-            1.0 - shrink * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
+            1.0 - shrink * _lik.hyp2f1_safe(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
         )
         return float(value) if value.ndim == 0 else value
 
