@@ -583,27 +583,53 @@ def weighted_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(cov / np.sqrt(var)) if var > 0 else float("nan")
 
 
-def hyp2f1_safe(a: Any, b: Any, c: Any, z: Any, *, max_terms: int = 200_000) -> np.ndarray:
-    """Gauss's hypergeometric 2F1(a, b; c; z) for 0 <= z < 1, robust where scipy fails.
+def scaled_hyp2f1(
+    a: Any, b: Any, c: Any, z: Any, log_scale: Any = 0.0, *, max_terms: int = 200_000
+) -> np.ndarray:
+    """Return ``exp(log_scale) * 2F1(a, b; c; z)`` for 0 <= z < 1, robust where scipy fails.
 
-    scipy's ``hyp2f1`` returns inf or NaN for some large ``c`` with ``z`` near 1
-    (e.g. 2F1(1, 1; 101; 0.998), a heavy buyer over a long horizon), although
-    the series converges there. Those entries are summed term by term,
-    vectorised over the failing entries (a loop over series terms, not over
-    customers), until every term is below 1e-16 of its sum.
+    scipy's ``hyp2f1`` returns inf or NaN for some large ``c`` with ``z`` near
+    1 (e.g. 2F1(1, 1; 101; 0.998): a heavy buyer over a long horizon), and a
+    huge 2F1 times a tiny scale overflows although the product is moderate.
+    Those entries are summed term by term in log space (sign and log of each
+    term, the sum kept relative to its largest term), vectorised over the
+    failing entries: a loop over series terms, not over customers.
     """
-    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype="float64") for v in (a, b, c, z)))
-    value = np.array(hyp2f1(a, b, c, z), dtype="float64")
+    a, b, c, z, log_scale = np.broadcast_arrays(
+        *(np.asarray(v, dtype="float64") for v in (a, b, c, z, log_scale))
+    )
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = np.exp(log_scale) * hyp2f1(a, b, c, z)
     bad = ~np.isfinite(value)
-    if not bad.any():
-        return value
-    aa, bb, cc, zz = a[bad], b[bad], c[bad], z[bad]
-    term = np.ones_like(zz)
-    total = np.ones_like(zz)
-    for k in range(max_terms):
-        term = term * (aa + k) * (bb + k) / ((cc + k) * (k + 1.0)) * zz
-        total = total + term
-        if np.all(np.abs(term) <= 1e-16 * np.abs(total)):
-            break
-    value[bad] = total
+    if bad.any():
+        value = np.array(value, dtype="float64")
+        value[bad] = _series_in_log_space(a[bad], b[bad], c[bad], z[bad], log_scale[bad],
+                                          max_terms)
     return value
+
+
+def _series_in_log_space(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, z: np.ndarray, log_scale: np.ndarray,
+    max_terms: int,
+) -> np.ndarray:
+    log_term = np.zeros_like(z)  # the k = 0 term is 1
+    sign = np.ones_like(z)
+    top = np.zeros_like(z)  # log of the largest term so far
+    total = np.ones_like(z)  # the sum divided by exp(top)
+    live = np.ones(z.shape, dtype=bool)
+    for k in range(max_terms):
+        ratio = (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z
+        live &= ratio != 0
+        with np.errstate(divide="ignore"):
+            log_term = log_term + np.log(np.abs(ratio))
+        sign = sign * np.sign(ratio)
+        rise = live & (log_term > top)
+        total[rise] *= np.exp(top[rise] - log_term[rise])
+        top[rise] = log_term[rise]
+        total += np.where(live, sign * np.exp(np.minimum(log_term - top, 0.0)), 0.0)
+        # converged once the terms shrink (ratio < 1) and are negligible
+        small = (np.abs(ratio) < 1) & (log_term - top < -37.0)
+        if np.all(small | ~live):
+            break
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.sign(total) * np.exp(log_scale + top + np.log(np.abs(total)))

@@ -314,8 +314,8 @@ class BetaGeoModel:
         # that is 0 * inf; Euler's transformation 2F1(A,B;C;z) =
         # (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns it into the well-behaved
         # 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z).
-        bracket = 1.0 - np.exp((a - 1.0) * np.log1p(-z)) * _lik.hyp2f1_safe(
-            a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z
+        bracket = 1.0 - _lik.scaled_hyp2f1(
+            a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z, (a - 1.0) * np.log1p(-z)
         )
         value = alive * (a + b + x - 1.0) / (a - 1.0) * bracket
         return pd.Series(np.maximum(value, 0.0), index=d.index, name="expected_purchases")
@@ -350,7 +350,7 @@ class BetaGeoModel:
         # Euler-transformed as in expected_purchases (the case x = T = 0)
         shrink = np.exp((a - 1.0) * np.log1p(-z))
         value = (a + b - 1.0) / (a - 1.0) * (
-            1.0 - shrink * _lik.hyp2f1_safe(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
+            1.0 - shrink * _lik.scaled_hyp2f1(a + b - 1.0 - r, a - 1.0, a + b - 1.0, z)
         )
         return float(value) if value.ndim == 0 else value
 
