@@ -86,7 +86,7 @@ def test_churn_table_hand_checked() -> None:
     )
     assert table.dtypes.astype(str).tolist()[1:] == ["int64", "bool", "int64", "float64",
                                                      "float64"]
-    assert table.attrs["as_of"] == pd.Timestamp("2024-03-01")
+    assert table.attrs["as_of"] == "2024-03-01"
     assert table.attrs["churn_days"] == 360
 
 

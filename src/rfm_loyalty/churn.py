@@ -180,7 +180,7 @@ def churn_table(
         },
         index=rfm.index,
     )
-    table.attrs = {"as_of": prepared.as_of, "churn_days": churn_days}
+    table.attrs = {"as_of": prepared.as_of.date().isoformat(), "churn_days": churn_days}
     return table
 
 
@@ -333,7 +333,7 @@ def churn_summary(
     summary["revenue_at_risk_share"] = (
         summary["revenue_at_risk"] / total_at_risk if total_at_risk != 0 else np.nan
     )
-    summary.attrs = {"as_of": prepared.as_of, "churn_days": churn_days,
+    summary.attrs = {"as_of": prepared.as_of.date().isoformat(), "churn_days": churn_days,
                      "revenue_window_days": window, "by": by if isinstance(by, str) else "custom"}
     return summary
 
@@ -467,7 +467,7 @@ def cohort_retention(
     columns = pd.Index(range(n_offsets), name="periods_since_acquisition")
     result = pd.DataFrame(matrix, index=index, columns=columns)
     result.insert(0, "cohort_size", cohort_sizes.astype("int64"))
-    result.attrs = {"as_of": prepared.as_of, "period": freq, "metric": metric}
+    result.attrs = {"as_of": prepared.as_of.date().isoformat(), "period": freq, "metric": metric}
     return result
 
 
@@ -624,7 +624,11 @@ def customer_flow(
         },
         index=periods,
     )
-    flow.attrs = {"as_of": prepared.as_of, "freq": period, "churn_days": churn_days}
+    flow.attrs = {
+        "as_of": prepared.as_of.date().isoformat(),
+        "freq": period,
+        "churn_days": churn_days,
+    }
     return flow
 
 

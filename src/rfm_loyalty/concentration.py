@@ -455,7 +455,9 @@ def concentration_by(
     if isinstance(labels.dtype, pd.CategoricalDtype):
         # observed=True drops empty categories; show them as zero rows instead.
         grouped = grouped.reindex(labels.cat.categories, fill_value=0)
-    grouped.index.name = by
+    # a renamed copy: naming the categories Index in place would rename the
+    # caller's categorical dtype too
+    grouped = grouped.rename_axis(by)
     n = len(table)
     out = pd.DataFrame(index=grouped.index)
     out["n_customers"] = grouped["n_customers"].astype("int64")

@@ -24,6 +24,7 @@ engines can supply them.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from types import MappingProxyType
@@ -255,7 +256,8 @@ def lifecycle_labels(
     -------
     pandas.DataFrame
         Index ``customer_id``, one row per customer with at least one purchase;
-        ``.attrs`` holds ``as_of``, ``rules`` and ``scheme``.
+        ``.attrs`` holds ``as_of`` (ISO date text), ``rules`` (the
+        ``LifecycleRules`` fields as a dict) and ``scheme``.
 
         ======================= ================ =================================
         column                  dtype            meaning
@@ -382,8 +384,9 @@ def lifecycle_from_aggregates(
         },
         index=index,
     )
-    out.attrs["as_of"] = as_of_ts
-    out.attrs["rules"] = rules
+    # attrs stay JSON-serialisable (pandas writes them into Parquet metadata)
+    out.attrs["as_of"] = as_of_ts.date().isoformat()
+    out.attrs["rules"] = dataclasses.asdict(rules)
     out.attrs["scheme"] = scheme
     return out
 
