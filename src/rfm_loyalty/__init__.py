@@ -6,6 +6,7 @@ scores, segments, lifecycle cohorts, profitability, churn, models ->
 ``analyze`` -> export, plots, report.
 """
 
+from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
 from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
@@ -59,6 +60,7 @@ __all__ = [
     "LIFECYCLE_LABELS",
     "SEGMENT_PRESETS",
     "TIER_ACTIONS",
+    "Analysis",
     "BacktestResult",
     "BetaGeoModel",
     "BinningWarning",
@@ -79,6 +81,7 @@ __all__ = [
     "SchemaError",
     "Segment",
     "__version__",
+    "analyze",
     "assign_segments",
     "backtest",
     "btyd_summary",

@@ -1,0 +1,727 @@
+"""One call for a notebook: :func:`analyze` runs every step and returns an :class:`Analysis`.
+
+This module only orchestrates: it prepares the orders once, calls the
+scoring, segment, lifecycle, churn, profitability and model modules, and
+joins their per-customer outputs into one customer table. It computes no
+figure of its own; every number comes from the module that owns it.
+Rendering (the text and notebook views and the HTML report) lives in
+:mod:`rfm_loyalty.report`, export in :mod:`rfm_loyalty.export`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
+from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
+from rfm_loyalty.exceptions import ModelFitError, ModelWarning
+from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules, lifecycle_labels
+from rfm_loyalty.orders import OrderColumns, Orders, QualityReport, prepare_orders, read_orders
+from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
+from rfm_loyalty.scoring import RFMScorer
+from rfm_loyalty.segments import SEGMENT_PRESETS, Segment, assign_segments, segment_summary
+from rfm_loyalty.summary import btyd_summary, rfm_table
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+__all__ = ["Analysis", "InputInfo", "ModelResults", "analyze"]
+
+_PERIODS = ("D", "W", "M", "Q", "Y")
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """Where the analysed orders came from (the provenance written by ``export``).
+
+    Attributes
+    ----------
+    source : str
+        The file path, or ``"DataFrame"`` / ``"Orders"`` for in-memory input.
+    sha256 : str
+        SHA-256 (hex) of the file's bytes for a path; for a DataFrame, of its
+        canonical serialisation (column names, row count and
+        ``pandas.util.hash_pandas_object`` of every column and of the index);
+        for ``Orders``, the same over ``Orders.frame``.
+    sha256_of : str
+        ``"file"``, ``"DataFrame"`` or ``"Orders.frame"``: what was hashed.
+    rows : int
+        Rows of the input (order lines; orders for ``Orders``).
+    """
+
+    source: str
+    sha256: str
+    sha256_of: str
+    rows: int
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResults:
+    """The fitted customer-base models of ``analyze(..., models=True)``.
+
+    Attributes
+    ----------
+    bgnbd : BetaGeoModel
+        Fitted BG/NBD purchase model (time unit: days).
+    gamma_gamma : GammaGammaModel or None
+        Fitted Gamma-Gamma spend model; None when it could not be fitted
+        (then ``note`` says why and the customer table has no ``clv``).
+    parameters : pandas.DataFrame
+        One row per parameter: ``model`` (text: "bgnbd" or "gamma_gamma"),
+        ``parameter`` (text), ``estimate``, ``standard_error``, ``lower_95``,
+        ``upper_95`` (float64), as the models' ``summary()`` gives them.
+    horizon_months : int
+        Horizon of ``expected_purchases`` and ``clv``.
+    data : pandas.DataFrame
+        The :func:`~rfm_loyalty.summary.btyd_summary` table the models were
+        fitted on (days).
+    note : str
+        Empty, or why a model is missing.
+    """
+
+    bgnbd: BetaGeoModel
+    gamma_gamma: GammaGammaModel | None
+    parameters: pd.DataFrame
+    horizon_months: int
+    data: pd.DataFrame
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything :func:`analyze` computed, with its parameters and provenance.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        One row per customer with at least one purchase, index ``customer_id``
+        (see :func:`analyze` for every column).
+    segments : pandas.DataFrame
+        One row per RFM segment (see :func:`analyze`).
+    lifecycle : pandas.DataFrame
+        One row per lifecycle cohort with its action (see :func:`analyze`).
+    pareto : ParetoResult
+        Revenue concentration of ``customers["monetary_total"]``.
+    profitability : ProfitabilityResult or None
+        Profit concentration, 80/20/30 check and tiers; None without a cost
+        input, ``profitability_note`` saying why.
+    profitability_note : str
+        Empty when ``profitability`` is set, else the reason it is None.
+    churn : pandas.DataFrame
+        ``churn_summary`` per RFM segment (index ``segment``).
+    retention : pandas.DataFrame
+        ``cohort_retention(metric="retention")``: acquisition cohorts by
+        periods since acquisition.
+    flow : pandas.DataFrame
+        ``customer_flow``: new, retained, reactivated, churned per period.
+    models : ModelResults or None
+        The fitted BG/NBD and Gamma-Gamma models with ``models=True``.
+    quality : QualityReport
+        Row and amount accounting of the input.
+    as_of : pandas.Timestamp
+        The analysis date.
+    params : Mapping
+        Every parameter of the call, JSON-serialisable (read-only).
+    input : InputInfo
+        Source, hash and row count of the input.
+    scorer : RFMScorer
+        The fitted scorer; ``scorer.bin_edges_`` scores other tables on the
+        same scale.
+    """
+
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    lifecycle: pd.DataFrame
+    pareto: ParetoResult
+    profitability: ProfitabilityResult | None
+    profitability_note: str
+    churn: pd.DataFrame
+    retention: pd.DataFrame
+    flow: pd.DataFrame
+    models: ModelResults | None
+    quality: QualityReport
+    as_of: pd.Timestamp
+    params: Mapping[str, Any]
+    input: InputInfo
+    scorer: RFMScorer = field(repr=False)
+
+    # ------------------------------------------------------------ views
+    def __str__(self) -> str:
+        from rfm_loyalty.report import text_summary
+
+        return text_summary(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Analysis(as_of={self.as_of.date()}, customers={len(self.customers):,}, "
+            f"segments={len(self.segments)}, profit={self.profitability is not None}, "
+            f"models={self.models is not None})"
+        )
+
+    def _repr_html_(self) -> str:
+        from rfm_loyalty.report import html_dashboard
+
+        return html_dashboard(self)
+
+    # ----------------------------------------------------- hand-off
+    def campaign_lists(self, by: str = "lifecycle") -> dict[str, pd.DataFrame]:
+        """Split the customers into campaign lists per lifecycle cohort or segment.
+
+        Parameters
+        ----------
+        by : {"lifecycle", "segment"}, default "lifecycle"
+            Which label to split on.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            One entry per label that has customers, in the label order. Each
+            frame has a default index and the columns of the exported
+            ``campaigns_lifecycle`` / ``campaigns_segment`` table
+            (``docs/export.md``): ``customer_id``, ``label``, (``label_zh``),
+            ``action``, (``action_zh``), all text.
+        """
+        from rfm_loyalty.export import campaign_table
+
+        table = campaign_table(self, by=by)
+        return {
+            str(label): group.reset_index(drop=True)
+            for label, group in table.groupby("label", sort=False, observed=True)
+        }
+
+    def export(
+        self, path: str | os.PathLike[str], format: str | Sequence[str] = "csv"
+    ) -> list[Path]:
+        """Write one file per table plus ``metadata.json`` into a folder.
+
+        See :func:`rfm_loyalty.export.export_analysis`.
+
+        Parameters
+        ----------
+        path : path-like
+            Folder; created when missing.
+        format : str or sequence of str, default "csv"
+            ``"csv"``, ``"parquet"``, ``"json"``, ``"xlsx"``, or several.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The files written, ``metadata.json`` last.
+        """
+        from rfm_loyalty.export import export_analysis
+
+        return export_analysis(self, path, format=format)
+
+    def to_sql(
+        self, url_or_engine: str | Engine, *, prefix: str = "rfm_", if_exists: str = "fail"
+    ) -> list[str]:
+        """Write every table (and the metadata) to a database through SQLAlchemy.
+
+        See :func:`rfm_loyalty.export.write_sql`.
+
+        Parameters
+        ----------
+        url_or_engine : str or sqlalchemy.engine.Engine
+            Database URL (``"sqlite:///rfm.db"``, ``"postgresql+psycopg://..."``)
+            or an engine.
+        prefix : str, default "rfm_"
+            Prefix of the table names (lower-case letters, digits, ``_``).
+        if_exists : {"fail", "replace", "append"}, default "fail"
+            What to do when a table exists.
+
+        Returns
+        -------
+        list of str
+            The table names written.
+        """
+        from rfm_loyalty.export import write_sql
+
+        return write_sql(self, url_or_engine, prefix=prefix, if_exists=if_exists)
+
+    def report(self, path: str | os.PathLike[str]) -> Path:
+        """Write the self-contained HTML report.
+
+        See :func:`rfm_loyalty.report.write_report`.
+
+        Parameters
+        ----------
+        path : path-like
+            The ``.html`` file to write.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from rfm_loyalty.report import write_report
+
+        return write_report(self, path)
+
+
+# --------------------------------------------------------------------------- #
+# analyze
+# --------------------------------------------------------------------------- #
+def analyze(
+    data: pd.DataFrame | Orders | str | os.PathLike[str],
+    columns: OrderColumns | None = None,
+    *,
+    as_of: Any = None,
+    n_bins: int = 5,
+    segments: str | Sequence[Segment] = "default",
+    lifecycle: LifecycleRules | None = None,
+    margin: float | None = None,
+    cost_per_order: float = 0.0,
+    cost_per_customer: float = 0.0,
+    models: bool = False,
+    churn_days: int = 360,
+    period: str = "M",
+    horizon_months: int = 12,
+    discount_rate_monthly: float = 0.01,
+    returns: str = "net",
+    valid_statuses: Iterable[Any] | None = None,
+) -> Analysis:
+    """Run the whole analysis: scores, segments, lifecycle, churn, profit, models.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, Orders or path
+        Order lines as a DataFrame, a ``.csv``/``.csv.gz``/``.parquet`` file
+        (read with :func:`~rfm_loyalty.orders.read_orders`), or prepared
+        :class:`~rfm_loyalty.orders.Orders`. Never modified.
+    columns : OrderColumns, optional
+        Column names of ``data``. Default for a DataFrame: the canonical names
+        (``customer_id``, ``order_date``, ``amount``) plus ``order_id``,
+        ``cost`` and ``status`` when such columns exist; for a file:
+        ``OrderColumns()``. Ignored for ``Orders``.
+    as_of : date-like, optional
+        Analysis date; default the last order date. Stored in the result.
+    n_bins : int, default 5
+        Score bands per dimension (:class:`~rfm_loyalty.scoring.RFMScorer`).
+    segments : str or sequence of Segment, default "default"
+        Segment rules: a preset name or your own rule set.
+    lifecycle : LifecycleRules, optional
+        Lifecycle windows; default ``LifecycleRules()`` (45/90/180/360 days).
+    margin : float, optional
+        Gross margin as a fraction of revenue, for profit when the orders
+        have no cost column.
+    cost_per_order, cost_per_customer : float, default 0.0
+        Cost to serve, in the orders' currency (see
+        :func:`~rfm_loyalty.profitability.customer_profit`). Need a cost input.
+    models : bool, default False
+        Fit BG/NBD and Gamma-Gamma and add ``p_alive``,
+        ``expected_purchases`` and ``clv``.
+    churn_days : int, default 360
+        Days of silence after which a customer is churned.
+    period : {"D", "W", "M", "Q", "Y"}, default "M"
+        Period of the retention matrix and the customer flow.
+    horizon_months : int, default 12
+        Horizon of ``expected_purchases`` and ``clv`` (months of 30.4375 days).
+    discount_rate_monthly : float, default 0.01
+        Monthly discount rate of the CLV.
+    returns : {"net", "drop", "error"}, default "net"
+        Returns policy of :func:`~rfm_loyalty.orders.prepare_orders`.
+    valid_statuses : iterable, optional
+        Only these order statuses count (needs a status column).
+
+    Returns
+    -------
+    Analysis
+        ``customers`` is indexed by ``customer_id``, one row per customer with
+        a purchase; columns in this order (dtype, meaning):
+
+        - ``first_purchase, last_purchase`` (datetime64[ns]), ``recency_days,
+          tenure_days, active_span_days, frequency, purchase_days`` (int64),
+          ``monetary_total, monetary_mean`` (float64): :func:`rfm_table`.
+        - ``r_score, f_score, m_score`` (int64), ``rfm_code`` (text),
+          ``rfm_score`` (int64): :class:`RFMScorer`.
+        - ``segment`` (ordered category): :func:`assign_segments`.
+        - ``lifecycle`` (ordered category), ``lifecycle_zh``, ``action``,
+          ``action_zh``, ``lifecycle_rule`` (category), ``purchases_in_window``,
+          ``purchases_before_window`` (int64): :func:`lifecycle_labels`.
+        - ``churned`` (bool), ``median_gap_days``, ``silence_in_gaps``
+          (float64): :func:`churn_table`.
+        - with a cost input: ``profit`` (float64), ``tier`` (ordered category).
+        - with ``models=True``: ``p_alive``, ``expected_purchases``, ``clv``
+          (float64).
+
+        ``segments`` (index ``segment``) and ``lifecycle`` (index
+        ``lifecycle``): :func:`segment_summary` columns (customers,
+        customer_share, revenue, revenue_share, mean_recency_days,
+        mean_frequency, mean_monetary), ``profit`` and ``profit_share`` with
+        a cost input, then the label's description/names and action(s).
+
+    Raises
+    ------
+    SchemaError, DataQualityError
+        From reading and preparing the orders.
+    ValueError
+        An invalid parameter, or cost-to-serve without a cost input.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rfm_loyalty.analysis import analyze
+    >>> lines = pd.DataFrame({
+    ...     "customer_id": ["a", "b", "b", "c"],
+    ...     "order_date": pd.to_datetime(["2024-06-20", "2024-01-05", "2024-06-25",
+    ...                                   "2024-03-01"]),
+    ...     "amount": [10.0, 20.0, 15.0, 30.0]})
+    >>> result = analyze(lines, as_of="2024-06-30", n_bins=2, margin=0.3)
+    >>> result.customers[["recency_days", "frequency", "rfm_code", "lifecycle", "profit"]]
+                 recency_days  frequency rfm_code      lifecycle  profit
+    customer_id
+    a                      10          1      211            new     3.0
+    b                       5          2      222      returning    10.5
+    c                     121          1      111  high_recovery     9.0
+    >>> result.lifecycle.loc["new", "action"]
+    'Campaign for the second purchase.'
+    """
+    _check_params(n_bins, period, horizon_months, models)
+    statuses = None if valid_statuses is None else list(valid_statuses)
+    rules = lifecycle if lifecycle is not None else LifecycleRules()
+    if not isinstance(rules, LifecycleRules):
+        raise ValueError(
+            "The 'lifecycle' parameter of analyze must be a LifecycleRules instance or None, "
+            f"e.g. LifecycleRules(window_days=30). Got {lifecycle!r} instead."
+        )
+    orders, info, cols = _read(data, columns, as_of=as_of, returns=returns,
+                               valid_statuses=statuses)
+
+    rfm = rfm_table(orders)
+    scorer = RFMScorer(n_bins=n_bins).fit(rfm)
+    scored = assign_segments(scorer.transform(rfm), segments)
+    labels = lifecycle_labels(orders, rules=rules)
+    churn = churn_table(orders, churn_days=churn_days)
+    lifecycle_columns = ["lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
+                         "purchases_in_window", "purchases_before_window"]
+    customers = rfm.join(scored).join(
+        labels.rename(columns={"rule": "lifecycle_rule"})[lifecycle_columns]
+    )
+    customers = customers.join(churn[["churned", "median_gap_days", "silence_in_gaps"]])
+
+    prof, note, profit = _profit(orders, margin, cost_per_order, cost_per_customer)
+    if prof is not None and profit is not None:
+        customers["profit"] = profit.reindex(customers.index)
+        customers["tier"] = prof.tiers.reindex(customers.index)
+
+    fitted = _fit_models(orders, horizon_months, discount_rate_monthly) if models else None
+    if fitted is not None:
+        fitted_models, predictions = fitted
+        customers = customers.join(predictions)
+    else:
+        fitted_models = None
+    customers.attrs = {"as_of": str(orders.as_of.date())}
+
+    has_profit = "profit" in customers.columns
+    segment_table = _segment_table(customers, segments, has_profit)
+    lifecycle_table = _lifecycle_table(customers, rules, has_profit)
+    params = _params(
+        cols, orders, n_bins=n_bins, segments=segments, rules=rules, margin=margin,
+        cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
+        churn_days=churn_days, period=period, horizon_months=horizon_months,
+        discount_rate_monthly=discount_rate_monthly, returns=returns,
+        valid_statuses=statuses, as_of_given=as_of is not None,
+    )
+    return Analysis(
+        customers=customers,
+        segments=segment_table,
+        lifecycle=lifecycle_table,
+        pareto=pareto(customers["monetary_total"]),
+        profitability=prof,
+        profitability_note=note,
+        churn=churn_summary(
+            orders, by=customers["segment"], churn_days=churn_days, lifecycle_rules=rules
+        ).rename_axis("segment"),
+        retention=cohort_retention(orders, period=period, metric="retention"),  # type: ignore[arg-type]
+        flow=customer_flow(orders, freq=period, churn_days=churn_days),  # type: ignore[arg-type]
+        models=fitted_models,
+        quality=orders.quality,
+        as_of=orders.as_of,
+        params=MappingProxyType(params),
+        input=info,
+        scorer=scorer,
+    )
+
+
+def _check_params(n_bins: Any, period: Any, horizon_months: Any, models: Any) -> None:
+    if period not in _PERIODS:
+        raise ValueError(
+            f"The 'period' parameter of analyze must be one of {list(_PERIODS)!r} (day, week, "
+            f"month, quarter, year). Got {period!r} instead."
+        )
+    if not isinstance(models, bool):
+        raise ValueError(
+            f"The 'models' parameter of analyze must be True or False. Got {models!r}."
+        )
+    if isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer)) or (
+        horizon_months < 1
+    ):
+        raise ValueError(
+            "The 'horizon_months' parameter of analyze must be a whole number of months >= 1. "
+            f"Got {horizon_months!r} instead."
+        )
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)):
+        raise ValueError(
+            f"The 'n_bins' parameter of analyze must be a whole number (2 to 10). Got {n_bins!r}."
+        )
+
+
+def _read(
+    data: Any, columns: OrderColumns | None, *, as_of: Any, returns: str,
+    valid_statuses: Iterable[Any] | None,
+) -> tuple[Orders, InputInfo, OrderColumns | None]:
+    options: dict[str, Any] = {"as_of": as_of, "returns": returns, "valid_statuses": valid_statuses}
+    if isinstance(data, Orders):
+        orders = data if as_of is None else data.until(as_of)
+        info = InputInfo("Orders", frame_sha256(data.frame), "Orders.frame", len(data.frame))
+        return orders, info, None
+    if isinstance(data, pd.DataFrame):
+        cols = columns if columns is not None else _canonical_columns(data)
+        orders = prepare_orders(data, cols, **options)
+        return orders, InputInfo("DataFrame", frame_sha256(data), "DataFrame", len(data)), cols
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        cols = columns if columns is not None else OrderColumns()
+        orders = read_orders(path, cols, **options)
+        info = InputInfo(str(path), file_sha256(path), "file", orders.quality.rows_in)
+        return orders, info, cols
+    raise TypeError(
+        "analyze expects order lines as a pandas DataFrame, a file path or prepared Orders. "
+        f"Got {type(data).__name__} instead."
+    )
+
+
+def _canonical_columns(data: pd.DataFrame) -> OrderColumns:
+    present = {str(c) for c in data.columns}
+    return OrderColumns(
+        order_id="order_id" if "order_id" in present else None,
+        cost="cost" if "cost" in present else None,
+        status="status" if "status" in present else None,
+    )
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of a file's bytes, read in 1 MiB blocks.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 (hex) of a DataFrame's canonical serialisation.
+
+    The serialisation is the column names, the row count, then for the index
+    and each column in order the ``pandas.util.hash_pandas_object`` values
+    (uint64, little-endian). Equal frames give equal hashes; changing any
+    value, the row order or a column name changes it.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"x": [1, 2]})
+    >>> frame_sha256(a) == frame_sha256(a.copy()), frame_sha256(a) == frame_sha256(a[::-1])
+    (True, False)
+    """
+    digest = hashlib.sha256()
+    digest.update(repr([str(c) for c in frame.columns]).encode())
+    digest.update(str(len(frame)).encode())
+    hashed = pd.util.hash_pandas_object(frame.index, index=False)
+    digest.update(hashed.to_numpy().astype("<u8").tobytes())
+    for position in range(frame.shape[1]):
+        hashed = pd.util.hash_pandas_object(frame.iloc[:, position], index=False)
+        digest.update(hashed.to_numpy().astype("<u8").tobytes())
+    return digest.hexdigest()
+
+
+def _profit(
+    orders: Orders, margin: float | None, cost_per_order: float, cost_per_customer: float
+) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
+    has_cost = "cost" in orders.frame.columns
+    if margin is None and not has_cost:
+        if cost_per_order or cost_per_customer:
+            raise ValueError(
+                "analyze got cost_per_order="
+                f"{cost_per_order!r} and cost_per_customer={cost_per_customer!r} but no cost "
+                "input: profit needs margin= (e.g. margin=0.3) or a cost column "
+                "(OrderColumns(cost=...))."
+            )
+        note = (
+            "No profitability: the orders have no cost column and margin=None. Pass "
+            "margin= (e.g. margin=0.3) or name a cost column with OrderColumns(cost=...)."
+        )
+        return None, note, None
+    profit = customer_profit(
+        orders, margin=margin, cost_per_order=cost_per_order, cost_per_customer=cost_per_customer
+    )
+    return profitability(profit), "", profit
+
+
+def _fit_models(
+    orders: Orders, horizon_months: int, discount_rate_monthly: float
+) -> tuple[ModelResults, pd.DataFrame] | None:
+    summary = btyd_summary(orders)
+    try:
+        bgnbd = BetaGeoModel(time_unit="D").fit(summary)
+    except ModelFitError as exc:
+        warnings.warn(f"analyze: the BG/NBD model could not be fitted ({exc}); the customer "
+                      "table has no p_alive, expected_purchases or clv.", ModelWarning,
+                      stacklevel=3)
+        return None
+    horizon_days = horizon_months * DAYS_PER_MONTH
+    predictions = pd.DataFrame(
+        {
+            "p_alive": bgnbd.p_alive(summary),
+            "expected_purchases": bgnbd.expected_purchases(horizon_days, summary),
+        }
+    )
+    tables = [bgnbd.summary().assign(model="bgnbd")]
+    note = ""
+    gamma_gamma: GammaGammaModel | None
+    try:
+        gamma_gamma = GammaGammaModel().fit(summary)
+    except ModelFitError as exc:
+        gamma_gamma = None
+        note = f"Gamma-Gamma not fitted, so no clv: {exc}"
+    predictions["clv"] = np.nan
+    if gamma_gamma is not None:
+        predictions["clv"] = customer_lifetime_value(
+            bgnbd, gamma_gamma, summary, months=horizon_months,
+            discount_rate_monthly=discount_rate_monthly,
+        )
+        tables.append(gamma_gamma.summary().assign(model="gamma_gamma"))
+    parameters = pd.concat(tables).rename_axis("parameter").reset_index()
+    parameters = parameters[["model", "parameter", "estimate", "standard_error",
+                             "lower_95", "upper_95"]]
+    results = ModelResults(bgnbd, gamma_gamma, parameters, int(horizon_months), summary, note)
+    return results, predictions
+
+
+def _label_texts(segments: str | Sequence[Segment]) -> pd.DataFrame:
+    rules = SEGMENT_PRESETS[segments] if isinstance(segments, str) else tuple(segments)
+    first: dict[str, Segment] = {}
+    for rule in rules:  # a dozen rules: the first rule of a name describes it
+        first.setdefault(rule.name, rule)
+    return pd.DataFrame(
+        {
+            "description": [r.description for r in first.values()],
+            "segment_action": [r.action for r in first.values()],
+        },
+        index=pd.Index(list(first), name="segment"),
+    )
+
+
+def _with_profit(summary: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.DataFrame:
+    labels = customers[by]
+    # A fresh categorical: concentration_by renames the categories Index it is
+    # given, which would leak into the customer table's dtype.
+    fresh = pd.Categorical(labels.to_numpy(), categories=list(labels.cat.categories),
+                           ordered=labels.cat.ordered)
+    frame = pd.DataFrame({by: fresh, "profit": customers["profit"].to_numpy()},
+                         index=customers.index)
+    shares = concentration_by(frame, by=by, revenue=None, profit="profit")
+    # Align on the label text: joining two categorical indexes gives an object
+    # index on pandas 2.2.
+    shares = shares.set_axis([str(label) for label in shares.index])
+    names = [str(label) for label in summary.index]
+    out = summary.copy()
+    for column in ("profit", "profit_share"):
+        out[column] = shares[column].reindex(names).to_numpy()
+    return out
+
+
+def _segment_table(
+    customers: pd.DataFrame, segments: str | Sequence[Segment], has_profit: bool
+) -> pd.DataFrame:
+    table = segment_summary(customers, by="segment")
+    if has_profit:
+        table = _with_profit(table, customers, "segment")
+    texts = _label_texts(segments)
+    names = [str(s) for s in table.index]
+    table["description"] = texts["description"].reindex(names).fillna("").to_numpy()
+    table["action"] = texts["segment_action"].reindex(names).fillna("").to_numpy()
+    return table
+
+
+def _lifecycle_table(
+    customers: pd.DataFrame, rules: LifecycleRules, has_profit: bool
+) -> pd.DataFrame:
+    table = segment_summary(customers, by="lifecycle")
+    if has_profit:
+        table = _with_profit(table, customers, "lifecycle")
+    names = [str(s) for s in table.index]
+    texts = rules.rule_texts()
+    table.insert(0, "lifecycle_zh", [LABELS_ZH[n] for n in names])
+    table["action"] = [ACTIONS[n].en for n in names]
+    table["action_zh"] = [ACTIONS[n].zh for n in names]
+    table["rule"] = [texts.get(n, "") for n in names]
+    return table
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return str(value)
+
+
+def _params(
+    cols: OrderColumns | None, orders: Orders, *, segments: str | Sequence[Segment],
+    rules: LifecycleRules, valid_statuses: Iterable[Any] | None, as_of_given: bool,
+    **scalars: Any,
+) -> dict[str, Any]:
+    segment_param: Any = (
+        segments if isinstance(segments, str) else [dataclasses.asdict(s) for s in segments]
+    )
+    if not isinstance(segments, str):
+        for rule in segment_param:  # tuples -> lists so JSON round-trips equal
+            for dim in ("r", "f", "m"):
+                rule[dim] = list(rule[dim])
+    return {
+        "columns": dataclasses.asdict(cols) if cols is not None else None,
+        "as_of": str(orders.as_of.date()),
+        "as_of_source": "given" if as_of_given else "last order date",
+        **{name: _json_value(value) for name, value in scalars.items()},
+        "segments": segment_param,
+        "lifecycle": dataclasses.asdict(rules),
+        "valid_statuses": (
+            None if valid_statuses is None else [_json_value(v) for v in valid_statuses]
+        ),
+    }

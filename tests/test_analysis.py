@@ -1,0 +1,314 @@
+"""Tests of analyze() and the Analysis result (orchestration: every number comes from a module)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import inspect
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rfm_loyalty import BinningWarning, DataQualityWarning, ModelWarning
+from rfm_loyalty.analysis import Analysis, analyze, frame_sha256
+from rfm_loyalty.churn import churn_table, cohort_retention, customer_flow
+from rfm_loyalty.concentration import pareto
+from rfm_loyalty.datasets import load_sample_orders, make_orders
+from rfm_loyalty.lifecycle import lifecycle_labels
+from rfm_loyalty.orders import OrderColumns, prepare_orders
+from rfm_loyalty.profitability import customer_profit, profitability
+from rfm_loyalty.scoring import RFMScorer
+from rfm_loyalty.segments import Segment, assign_segments, segment_summary
+from rfm_loyalty.summary import rfm_table
+
+# a: one purchase 10 days ago (new); b: one purchase before the 45-day window and one
+# in it (returning); c: one purchase 121 days ago (high_recovery); d: a purchase 426
+# days ago and its full return two days later (lost, churned, monetary 0).
+TINY = pd.DataFrame(
+    {
+        "customer_id": ["a", "b", "b", "c", "d", "d"],
+        "order_date": pd.to_datetime(
+            ["2024-06-20", "2024-01-05", "2024-06-25", "2024-03-01", "2023-05-01", "2023-05-03"]
+        ),
+        "amount": [10.0, 20.0, 15.0, 30.0, 40.0, -40.0],
+    }
+)
+
+
+def _quiet(func, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BinningWarning)
+        warnings.simplefilter("ignore", ModelWarning)
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return func(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Analysis:
+    return _quiet(analyze, TINY, as_of="2024-06-30", n_bins=2, margin=0.5, cost_per_order=1.0)
+
+
+@pytest.fixture(scope="module")
+def sample() -> Analysis:
+    return _quiet(
+        analyze, load_sample_orders(), OrderColumns(order_id="order_id", cost="cost"),
+        cost_per_order=5.0, models=True,
+    )
+
+
+# --------------------------------------------------------------------------- #
+# hand-checked tiny case
+# --------------------------------------------------------------------------- #
+def test_tiny_customer_table_by_hand(tiny):
+    c = tiny.customers
+    assert list(c.index) == ["a", "b", "c", "d"]
+    assert c["recency_days"].tolist() == [10, 5, 121, 426]
+    assert c["frequency"].tolist() == [1, 2, 1, 1]
+    assert c["monetary_total"].tolist() == [10.0, 35.0, 30.0, 0.0]
+    assert c["lifecycle"].astype(str).tolist() == ["new", "returning", "high_recovery", "lost"]
+    assert c["lifecycle_zh"].astype(str).tolist() == [
+        "新顾客", "回流老顾客", "高挽回顾客", "流失顾客"
+    ]
+    assert c.loc["a", "action"] == "Campaign for the second purchase."
+    assert c["churned"].tolist() == [False, False, False, True]
+    # profit = 0.5 x net amount - 1.0 per order (d: two orders, the purchase and its return)
+    assert c["profit"].tolist() == [4.0, 15.5, 14.0, -2.0]
+    assert c["tier"].astype(str).tolist() == [
+        "break_even", "profitable", "break_even", "resource_wasting"
+    ]
+    assert tiny.as_of == pd.Timestamp("2024-06-30")
+
+
+def test_tiny_lifecycle_and_segment_tables(tiny):
+    life = tiny.lifecycle
+    assert life.loc["returning", "customers"] == 1
+    assert life.loc["active", "customers"] == 0
+    assert life.loc["returning", "revenue"] == 35.0
+    assert life.loc["lost", "profit"] == -2.0
+    assert life.loc["new", "lifecycle_zh"] == "新顾客"
+    assert life.loc["high_recovery", "action"] == "Regular promotions first, care messages second."
+    assert life["customers"].sum() == 4
+    seg = tiny.segments
+    assert seg["customers"].sum() == 4
+    assert {"description", "action", "profit", "profit_share"} <= set(seg.columns)
+
+
+def test_customers_equal_the_modules_joined(sample):
+    """Orchestration only: each block of columns is exactly what its module returns."""
+    orders = _quiet(prepare_orders, load_sample_orders(),
+                    OrderColumns(order_id="order_id", cost="cost"))
+    c = sample.customers
+    rfm = rfm_table(orders)
+    pd.testing.assert_frame_equal(c[rfm.columns.tolist()], rfm, check_flags=False)
+    scores = _quiet(RFMScorer(n_bins=5).fit_transform, rfm)
+    segments = assign_segments(scores)
+    pd.testing.assert_frame_equal(c[segments.columns.tolist()], segments)
+    labels = lifecycle_labels(orders)
+    pd.testing.assert_series_equal(c["lifecycle"], labels["lifecycle"])
+    pd.testing.assert_series_equal(c["lifecycle_rule"], labels["rule"], check_names=False)
+    churn = churn_table(orders)
+    pd.testing.assert_series_equal(c["churned"], churn["churned"])
+    profit = customer_profit(orders, cost_per_order=5.0)
+    pd.testing.assert_series_equal(c["profit"], profit.reindex(c.index))
+    expected = profitability(profit)
+    assert sample.profitability.top20_share == expected.top20_share
+    assert sample.pareto.top_share(0.2) == pareto(rfm["monetary_total"]).top_share(0.2)
+    pd.testing.assert_frame_equal(sample.retention, cohort_retention(orders, metric="retention"))
+    pd.testing.assert_frame_equal(sample.flow, customer_flow(orders))
+    summary = segment_summary(c, by="segment")
+    pd.testing.assert_frame_equal(sample.segments[summary.columns.tolist()], summary)
+
+
+def test_model_columns(sample):
+    c = sample.customers
+    assert c["p_alive"].between(0, 1).all()
+    assert (c["expected_purchases"] >= 0).all()
+    assert (c["clv"] >= 0).all()
+    params = sample.models.parameters
+    assert params["parameter"].tolist() == ["r", "alpha", "a", "b", "p", "q", "gamma"]
+    assert sample.models.horizon_months == 12
+
+
+def test_customer_columns_in_documented_order(sample, tiny):
+    from rfm_loyalty.export import SCHEMAS
+
+    documented = [col.name for col in SCHEMAS["customers"].columns][1:]  # minus customer_id
+    assert list(sample.customers.columns) == documented
+    without_models = [n for n in documented if n not in ("p_alive", "expected_purchases", "clv")]
+    assert list(tiny.customers.columns) == without_models
+
+
+# --------------------------------------------------------------------------- #
+# inputs, parameters, provenance
+# --------------------------------------------------------------------------- #
+def test_no_cost_input_gives_no_profitability_with_reason():
+    result = _quiet(analyze, TINY, n_bins=2)
+    assert result.profitability is None
+    assert "margin=" in result.profitability_note
+    assert "profit" not in result.customers.columns
+    assert "profit" not in result.segments.columns
+    assert "not computed" in str(result)
+
+
+def test_cost_to_serve_without_cost_input_raises():
+    with pytest.raises(ValueError, match=r"cost_per_order=2\.0 .* no cost input"):
+        analyze(TINY, n_bins=2, cost_per_order=2.0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"period": "month"}, r"'period' parameter of analyze must be one of .* Got 'month'"),
+        ({"models": "yes"}, r"'models' parameter of analyze must be True or False. Got 'yes'"),
+        ({"horizon_months": 0}, r"'horizon_months' .* >= 1. Got 0"),
+        ({"lifecycle": {"window_days": 30}}, r"LifecycleRules instance .* Got \{'window_days'"),
+        ({"n_bins": 2.5}, r"'n_bins' parameter of analyze must be a whole number .* Got 2.5"),
+    ],
+)
+def test_bad_parameters_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        analyze(TINY, **kwargs)
+
+
+def test_bad_data_type_raises():
+    with pytest.raises(TypeError, match=r"DataFrame, a file path or prepared Orders. Got list"):
+        analyze([1, 2, 3])
+
+
+def test_input_not_mutated():
+    before = TINY.copy(deep=True)
+    _quiet(analyze, TINY, n_bins=2, margin=0.3)
+    pd.testing.assert_frame_equal(TINY, before)
+
+
+def test_path_input_hashes_the_file(tmp_path):
+    path = tmp_path / "orders.csv"
+    TINY.to_csv(path, index=False)
+    result = _quiet(analyze, path, n_bins=2, as_of="2024-06-30")
+    assert result.input.source == str(path)
+    assert result.input.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.input.sha256_of == "file"
+    assert result.input.rows == 6
+    assert result.customers["lifecycle"].astype(str).tolist() == [
+        "new", "returning", "high_recovery", "lost"
+    ]
+
+
+def test_orders_input_and_as_of():
+    orders = _quiet(prepare_orders, TINY, as_of="2024-06-30")
+    result = _quiet(analyze, orders, n_bins=2)
+    assert result.input.source == "Orders"
+    assert result.as_of == pd.Timestamp("2024-06-30")
+    # an earlier as_of drops the later orders (orders.until)
+    earlier = _quiet(analyze, orders, as_of="2024-04-01", n_bins=2)
+    assert list(earlier.customers.index) == ["b", "c", "d"]
+
+
+def test_frame_hash_is_canonical():
+    assert frame_sha256(TINY) == frame_sha256(TINY.copy())
+    changed = TINY.copy()
+    changed.loc[0, "amount"] = 10.5
+    assert frame_sha256(changed) != frame_sha256(TINY)
+    assert frame_sha256(TINY.rename(columns={"amount": "value"})) != frame_sha256(TINY)
+
+
+def test_params_record_every_parameter_as_json(tiny):
+    params = dict(tiny.params)
+    assert json.loads(json.dumps(params)) == params
+    names = set(inspect.signature(analyze).parameters) - {"data", "columns"}
+    assert names <= set(params)
+    assert params["as_of"] == "2024-06-30"
+    assert params["as_of_source"] == "given"
+    assert params["margin"] == 0.5
+    assert params["lifecycle"]["window_days"] == 45
+    assert params["columns"]["customer"] == "customer_id"
+    with pytest.raises(TypeError):
+        tiny.params["margin"] = 0.1  # read-only
+
+
+def test_custom_segments_are_recorded():
+    rules = (Segment("Recent", r=(2, 2), description="bought lately", action="thank them"),
+             Segment("Old", r=(1, 1), action="win back"))
+    result = _quiet(analyze, TINY, as_of="2024-06-30", n_bins=2, segments=rules)
+    assert result.params["segments"][0]["name"] == "Recent"
+    assert result.params["segments"][0]["r"] == [2, 2]
+    assert result.segments.loc["Recent", "action"] == "thank them"
+    assert result.segments.loc["Old", "description"] == ""
+
+
+def test_result_is_read_only(tiny):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tiny.as_of = pd.Timestamp("2020-01-01")  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- #
+# views
+# --------------------------------------------------------------------------- #
+def test_text_view(sample):
+    text = str(sample)
+    assert text.startswith("RFM analysis as of 2024-12-31 (as_of last order date): 1,000")
+    assert "Data quality: 9,974 rows in, 9,974 used, 0 dropped" in text
+    assert "the top 20% of customers hold 71.1% of revenue" in text
+    assert "Profit 80/20/30: the top 20% make" in text
+    assert "Lifecycle cohorts" in text and "RFM segments" in text
+    assert "Campaign for the second purchase." in text
+    assert "Champions" in text
+    assert repr(sample).startswith("Analysis(as_of=2024-12-31, customers=1,000")
+
+
+def test_html_view(sample):
+    page = sample._repr_html_()
+    assert page.startswith("<div class='rfm-analysis'>")
+    assert "<h4>Lifecycle cohorts</h4>" in page and "<h4>RFM segments</h4>" in page
+    assert "开展促进二次购买的营销活动。" in page  # the Chinese action beside the English one
+    assert "80/20/30" in page
+    assert "Can&#x27;t Lose Them" in page  # escaped
+
+
+def test_campaign_lists(tiny):
+    lists = tiny.campaign_lists("lifecycle")
+    assert list(lists) == ["new", "returning", "high_recovery", "lost"]
+    assert lists["returning"]["customer_id"].tolist() == ["b"]
+    assert list(lists["lost"].columns) == [
+        "customer_id", "label", "label_zh", "action", "action_zh"
+    ]
+    by_segment = tiny.campaign_lists("segment")
+    assert sum(len(f) for f in by_segment.values()) == 4
+    with pytest.raises(ValueError, match=r"'lifecycle' or 'segment'. Got by='tier'"):
+        tiny.campaign_lists("tier")
+
+
+# --------------------------------------------------------------------------- #
+# properties
+# --------------------------------------------------------------------------- #
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_row_order_does_not_matter(seed):
+    lines = make_orders(40, random_state=seed % 50, with_cost=False)
+    shuffled = lines.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    first = _quiet(analyze, lines, n_bins=3, margin=0.4)
+    second = _quiet(analyze, shuffled, n_bins=3, margin=0.4)
+    pd.testing.assert_frame_equal(first.customers, second.customers)
+    pd.testing.assert_frame_equal(first.segments, second.segments)
+    # every customer once, totals reconcile with the per-label tables
+    assert first.customers.index.is_unique
+    assert first.lifecycle["customers"].sum() == len(first.customers)
+    assert np.isclose(first.segments["revenue"].sum(), first.customers["monetary_total"].sum())
+
+
+def test_status_filter_is_applied_and_recorded():
+    lines = TINY.assign(state=["paid", "paid", "cancelled", "paid", "paid", "paid"])
+    cols = OrderColumns(status="state")
+    result = _quiet(analyze, lines, cols, as_of="2024-06-30", n_bins=2,
+                    valid_statuses=("paid",))
+    # b's June order was cancelled: b is now a single purchase 177 days ago
+    assert result.customers.loc["b", "recency_days"] == 177
+    assert result.customers.loc["b", "lifecycle"] == "high_recovery"
+    assert result.quality.dropped["invalid_status"] == 1
+    assert result.params["valid_statuses"] == ["paid"]
+    assert result.params["columns"]["status"] == "state"

@@ -1,0 +1,191 @@
+"""Tests of the rfm-loyalty command line."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rfm_loyalty.cli import main
+from rfm_loyalty.datasets import make_orders
+from rfm_loyalty.export import SCHEMAS, read_export, read_sql
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(args, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def orders_csv(tmp_path_factory) -> Path:
+    """Order lines with non-canonical column names, quantity x unit price, and costs."""
+    lines = make_orders(60, random_state=4).rename(
+        columns={"customer_id": "Client", "order_date": "When", "order_id": "Invoice",
+                 "quantity": "Qty", "unit_price": "Price", "cost": "Cost"}
+    )
+    path = tmp_path_factory.mktemp("cli") / "orders.csv"
+    lines.drop(columns=["amount"]).to_csv(path, index=False)
+    return path
+
+
+def base(path: Path, out: Path) -> list[str]:
+    return ["analyze", str(path), "--customer-col", "Client", "--date-col", "When",
+            "--quantity-col", "Qty", "--unit-price-col", "Price", "--order-id-col", "Invoice",
+            "--out", str(out)]
+
+
+def test_analyze_writes_tables_metadata_and_summary(orders_csv, tmp_path):
+    code, out, err = run([*base(orders_csv, tmp_path / "o"), "--cost-col", "Cost",
+                          "--as-of", "2024-12-31"])
+    assert code == 0, err
+    written = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"customers.csv", "segments.csv", "lifecycle.csv", "campaigns_lifecycle.csv",
+            "whale.csv", "tiers.csv", "metadata.json"} <= written
+    assert "report.html" not in written
+    customers = read_export(tmp_path / "o", "customers")
+    assert len(customers) == 60
+    assert list(customers.columns) == [c.name for c in SCHEMAS["customers"].columns
+                                       if c.when != "models"]
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["as_of"] == "2024-12-31"
+    assert meta["parameters"]["columns"]["quantity"] == "Qty"
+    assert meta["input"]["sha256_of"] == "file"
+    assert out.startswith("RFM analysis as of 2024-12-31 (as_of given): 60 customers")
+    assert "Lifecycle cohorts" in out
+    assert "reading and analysing" in err and "wrote" in err  # progress on stderr
+
+
+def test_formats_sql_report_and_models(orders_csv, tmp_path):
+    url = f"sqlite:///{tmp_path / 'rfm.db'}"
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--format", "csv,parquet",
+                        "--sql", url, "--sql-prefix", "shop_", "--report", "--models",
+                        "--margin", "0.4", "--quiet"])
+    assert code == 0, err
+    folder = tmp_path / "o"
+    assert (folder / "customers.parquet").exists() and (folder / "customers.csv").exists()
+    assert (folder / "model_parameters.csv").exists()
+    assert (folder / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert len(read_sql(url, "customers", prefix="shop_")) == 60
+    # a second run into the same database fails cleanly unless told what to do
+    code, _, err = run([*base(orders_csv, tmp_path / "o2"), "--sql", url, "--sql-prefix", "shop_",
+                        "--quiet"])
+    assert code == 2
+    assert err.strip().endswith("Pass if_exists='replace' to overwrite them, 'append' to add "
+                                "rows, or another prefix.")
+
+
+def test_quiet_prints_nothing_but_warnings(orders_csv, tmp_path):
+    code, out, err = run([*base(orders_csv, tmp_path / "o"), "--quiet"])
+    assert code == 0
+    assert out == ""
+    assert all(line.startswith("rfm-loyalty: warning: ") for line in err.splitlines())
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--as-of", "2024-13-45"],
+         "rfm-loyalty: error: --as-of must be a date such as 2011-12-09; got '2024-13-45'."),
+        (["--format", "csv,xls"],
+         "rfm-loyalty: error: --format must be one or more of csv, parquet, json, xlsx "
+         "separated by commas; got 'csv,xls'."),
+        (["--valid-status", "paid"],
+         "rfm-loyalty: error: --valid-status needs --status-col naming the status column."),
+        (["--amount-col", "Amount"],
+         "rfm-loyalty: error: give either --amount-col or --quantity-col with --unit-price-col, "
+         "not both."),
+        (["--margin", "30"],
+         "rfm-loyalty: error: The 'margin' parameter of customer_profit must be a fraction in "
+         "(0, 1] (e.g. 0.2 for 20%). Got 30.0 instead. Did you mean 0.3?"),
+    ],
+)
+def test_user_errors_are_one_line_with_exit_code_2(orders_csv, tmp_path, extra, message):
+    code, out, err = run([*base(orders_csv, tmp_path / "o"), *extra, "--quiet"])
+    assert code == 2
+    assert out == ""
+    assert err.strip().splitlines()[-1] == message
+
+
+def test_missing_file(tmp_path):
+    code, _, err = run(["analyze", str(tmp_path / "nope.csv"), "--customer-col", "c",
+                        "--date-col", "d", "--amount-col", "a"])
+    assert code == 2
+    assert err == f"rfm-loyalty: error: no input file at {str(tmp_path / 'nope.csv')!r}.\n"
+
+
+def test_bad_column_suggests_the_close_name(orders_csv, tmp_path):
+    args = base(orders_csv, tmp_path / "o")
+    args[args.index("Client")] = "client"
+    code, _, err = run([*args, "--quiet"])
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "Column 'client' (the customer column) is not in the input." in err
+    assert "Did you mean 'Client'?" in err
+
+
+def test_missing_amount_columns(orders_csv, tmp_path):
+    code, _, err = run(["analyze", str(orders_csv), "--customer-col", "Client",
+                        "--date-col", "When", "--quantity-col", "Qty", "--quiet"])
+    assert code == 2
+    assert err.strip() == (
+        "rfm-loyalty: error: the amount is missing: give --amount-col, or both --quantity-col "
+        "and --unit-price-col (amount = quantity x unit price)."
+    )
+
+
+def test_argparse_errors_exit_2_on_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "x.csv", "--customer-col", "c"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("rfm-loyalty analyze: error: the following arguments are required: "
+                           "--date-col (see rfm-loyalty analyze --help)")
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["analyze", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text
+    assert "--customer-col CustomerID" in text and "--as-of 2011-12-09" in text
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "rfm-loyalty demo --out out" in capsys.readouterr().out
+
+
+def test_demo_writes_tables_and_report(tmp_path):
+    code, out, err = run(["demo", "--out", str(tmp_path / "out")])
+    assert code == 0, err
+    folder = tmp_path / "out"
+    names = {p.name for p in folder.iterdir()}
+    assert {f"{name}.csv" for name in SCHEMAS} <= names  # profit and models included
+    assert {"metadata.json", "report.html"} <= names
+    customers = pd.read_csv(folder / "customers.csv")
+    assert len(customers) == 1000
+    assert (customers["profit"] < 0).any()  # the demo's cost to serve makes some unprofitable
+    assert "Profit 80/20/30: the top 20% make" in out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_DATA.exists(), reason=f"real data set not found at {REAL_DATA}")
+def test_real_data_with_its_own_column_names(tmp_path):
+    start = time.perf_counter()
+    code, out, err = run([
+        "analyze", str(REAL_DATA), "--customer-col", "CustomerID", "--date-col", "InvoiceDate",
+        "--quantity-col", "Quantity", "--unit-price-col", "UnitPrice",
+        "--order-id-col", "InvoiceNo", "--as-of", "2011-12-09", "--out", str(tmp_path),
+    ])
+    assert code == 0, err
+    assert time.perf_counter() - start < 60
+    # 135,080 lines have no CustomerID: dropped, counted and reported in one warning line
+    assert "rfm-loyalty: warning: 135,080 of 541,909 order rows were dropped" in err
+    assert "541,909 rows in, 406,829 used" in out
+    assert len(read_export(tmp_path, "customers")) == 4338
