@@ -334,6 +334,19 @@ def lifecycle_from_aggregates(
     ------
     rfm_loyalty.exceptions.SchemaError
         If a needed column or ``attrs["as_of"]`` is missing.
+
+    Examples
+    --------
+    The aggregates may come from any engine; here from pandas:
+
+    >>> from rfm_loyalty.summary import customer_aggregates
+    >>> frame = pd.DataFrame({"customer_id": ["a", "a", "b"],
+    ...                       "order_date": pd.to_datetime(["2024-01-02", "2024-03-20",
+    ...                                                     "2024-03-25"]),
+    ...                       "amount": [30.0, 20.0, 15.0]})
+    >>> aggregates = customer_aggregates(frame, as_of="2024-03-31", window_days=45)
+    >>> lifecycle_from_aggregates(aggregates)["lifecycle"].tolist()
+    ['returning', 'new']
     """
     rules = _check_arguments(rules, scheme)
     missing = [c for c in _AGGREGATE_COLUMNS if c not in aggregates.columns]

@@ -519,11 +519,23 @@ def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:
     Parameters
     ----------
     orders : Orders or pandas.DataFrame
+        Prepared orders, or order lines with the canonical column names.
     as_of : date-like, optional
+        Analysis date; with ``Orders``, not later than ``orders.as_of``.
 
     Returns
     -------
     Orders
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"customer_id": ["a", "b"],
+    ...                       "order_date": ["2024-01-01", "2024-02-01"],
+    ...                       "amount": [5.0, 7.0]})
+    >>> as_orders(frame).as_of
+    Timestamp('2024-02-01 00:00:00')
+    >>> len(as_orders(frame, as_of="2024-01-15").frame)
+    1
     """
     if isinstance(orders, Orders):
         return orders if as_of is None else orders.until(as_of)

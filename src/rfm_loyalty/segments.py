@@ -423,7 +423,17 @@ def _check_n_bins(n_bins: Any) -> None:
 # ---------------------------------------------------------------------- linter
 @dataclass(frozen=True)
 class SegmentOverlap:
-    """Two rules whose boxes share cells (the earlier rule wins them)."""
+    """Two rules whose boxes share cells (the earlier rule wins them).
+
+    Attributes
+    ----------
+    first, second : int
+        Positions of the two rules in the rule set (``first < second``).
+    first_name, second_name : str
+        Their segment names.
+    cells : tuple of str
+        The shared cells as ``rfm_code`` texts (e.g. ``"545"``).
+    """
 
     first: int
     second: int
