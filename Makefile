@@ -7,7 +7,8 @@ VENV := .venv
 VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
-.PHONY: demo test services lint test-pd3 test-pd2 bench bench-core samples clean
+.PHONY: demo test services lint test-pd3 test-pd2 bench bench-core bench-scoring bench-btyd \
+	bench-engines samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,10 +43,21 @@ test-pd3: $(VENV)/.installed
 test-pd2: $(VENV_PD2)/.installed
 	$(VENV_PD2)/bin/python -m pytest $(PYTEST_ARGS)
 
-bench: bench-core
+# Each benchmark measures its baseline in the same run and rewrites its own
+# section of benchmarks/RESULTS.md. bench-engines writes 100M lines to disk first.
+bench: bench-core bench-scoring bench-btyd
 
 bench-core: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_core.py --sizes 1M 10M
+
+bench-scoring: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_scoring.py
+
+bench-btyd: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_btyd.py
+
+bench-engines: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_engines.py
 
 samples: $(VENV)/.installed
 	$(VENV)/bin/python scripts/make_samples.py
