@@ -53,7 +53,8 @@ HAVING count(*) FILTER (WHERE amount > 0) > 0
 """
 
 
-def ensure_data(label: str) -> Path:
+def ensure_data(label: str, ids: str = "text") -> Path:
+    """Write the synthetic lines once; the "int" variant has integer ids."""
     path = DATA / f"orders_{label}.parquet"
     if not path.exists():
         from rfm_loyalty.datasets import make_orders
@@ -63,7 +64,21 @@ def ensure_data(label: str) -> Path:
         lines = make_orders(SIZES[label], start="2020-01-01", end="2024-12-31", random_state=7)
         lines.to_parquet(path, index=False)
         print(f"generated {path.name}: {len(lines):,} lines in {time.perf_counter() - t0:.1f}s")
-    return path
+    if ids == "text":
+        return path
+    int_path = DATA / f"orders_{label}_int.parquet"
+    if not int_path.exists():
+        import duckdb
+
+        # the same lines, ids as integers ("C0000042" -> 42; returns "R..." -> negative)
+        duckdb.sql(
+            f"""COPY (SELECT CAST(substr(customer_id, 2) AS BIGINT) AS customer_id,
+                       CAST(substr(order_id, 2) AS BIGINT)
+                           * (CASE WHEN order_id LIKE 'R%' THEN -1 ELSE 1 END) AS order_id,
+                       order_date, quantity, unit_price, amount, cost
+                FROM read_parquet('{path}')) TO '{int_path}' (FORMAT parquet)"""
+        )
+    return int_path
 
 
 def child(engine: str, path: str, out: str | None) -> None:
@@ -124,6 +139,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", nargs="+", default=["1M", "10M"], choices=list(SIZES))
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--ids", nargs="+", default=["text", "int"], choices=["text", "int"])
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"))
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -133,40 +149,47 @@ def main() -> None:
 
     rows = []
     for label in args.sizes:
-        path = ensure_data(label)
-        import pyarrow.parquet as pq
-
-        n_lines = pq.ParquetFile(path).metadata.num_rows
-        tables = []
-        for engine in ("rfm_loyalty", "duckdb"):
-            out = DATA / f"table_{engine}_{label}.parquet"
-            run_child(engine, path, out)
-            tables.append(out)
-        agreement = compare(*tables)
-        times: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
-        peaks: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
-        for _ in range(args.repeats):
-            for engine in ("rfm_loyalty", "duckdb"):
-                result = run_child(engine, path)
-                times[engine].append(result["seconds"])
-                peaks[engine].append(result["peak_mb"])
-                customers = result["customers"]
-        med = {e: statistics.median(v) for e, v in times.items()}
-        row = {
-            "size": label,
-            "lines": n_lines,
-            "customers": customers,
-            "rfm_s": med["rfm_loyalty"],
-            "duckdb_s": med["duckdb"],
-            "ratio": med["rfm_loyalty"] / med["duckdb"],
-            "rfm_peak_mb": max(peaks["rfm_loyalty"]),
-            "duckdb_peak_mb": max(peaks["duckdb"]),
-            "agreement": agreement,
-            "all": times,
-        }
-        print(json.dumps(row))
-        rows.append(row)
+        for ids in args.ids:
+            rows.append(measure(label, ids, args.repeats))
     write_results(rows, args.repeats)
+
+
+def measure(label: str, ids: str, repeats: int) -> dict:
+    import pyarrow.parquet as pq
+
+    path = ensure_data(label, ids)
+    n_lines = pq.ParquetFile(path).metadata.num_rows
+    tables = []
+    for engine in ("rfm_loyalty", "duckdb"):
+        out = DATA / f"table_{engine}_{label}_{ids}.parquet"
+        run_child(engine, path, out)
+        tables.append(out)
+    agreement = compare(*tables)
+    times: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
+    peaks: dict[str, list[float]] = {"rfm_loyalty": [], "duckdb": []}
+    customers = 0
+    for _ in range(repeats):
+        for engine in ("rfm_loyalty", "duckdb"):
+            result = run_child(engine, path)
+            times[engine].append(result["seconds"])
+            peaks[engine].append(result["peak_mb"])
+            customers = int(result["customers"])
+    med = {e: statistics.median(v) for e, v in times.items()}
+    row = {
+        "size": label,
+        "ids": ids,
+        "lines": n_lines,
+        "customers": customers,
+        "rfm_s": med["rfm_loyalty"],
+        "duckdb_s": med["duckdb"],
+        "ratio": med["rfm_loyalty"] / med["duckdb"],
+        "rfm_peak_mb": max(peaks["rfm_loyalty"]),
+        "duckdb_peak_mb": max(peaks["duckdb"]),
+        "agreement": agreement,
+        "all": times,
+    }
+    print(json.dumps(row), flush=True)
+    return row
 
 
 def write_results(rows: list[dict], repeats: int) -> None:
@@ -185,21 +208,23 @@ def write_results(rows: list[dict], repeats: int) -> None:
         "alternating runs, each in a fresh process; peak = max RSS of that process "
         "(interpreter and imports included). Ratio = rfm_loyalty / DuckDB (<= 1.0: no slower).",
         "",
-        "| order lines | customers | rfm_loyalty s | DuckDB s | ratio | rfm_loyalty peak MB "
-        "| DuckDB peak MB | tables |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| order lines | customers | ids | rfm_loyalty s | DuckDB s | ratio "
+        "| rfm_loyalty peak MB | DuckDB peak MB | tables |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['lines']:,} | {r['customers']:,} | {r['rfm_s']:.2f} | {r['duckdb_s']:.2f} | "
+            f"| {r['lines']:,} | {r['customers']:,} | {r['ids']} | {r['rfm_s']:.2f} | "
+            f"{r['duckdb_s']:.2f} | "
             f"{r['ratio']:.2f} | {r['rfm_peak_mb']:,.0f} | {r['duckdb_peak_mb']:,.0f} | "
             f"{r['agreement']} |"
         )
     lines += [
         "",
-        "Both sides read the same Parquet file (customer and order ids as text, timestamps, "
+        "Both sides read the same Parquet file (customer and order ids, order timestamps, "
         "amounts) and return a pandas DataFrame with one row per customer; rfm_loyalty also "
-        "validates every row and builds the quality report.",
+        "validates every row and builds the quality report. `ids`: text ids (`C0000042`, "
+        "`O00000042`) or the same lines with integer ids.",
         "",
     ]
     replace_section(HERE / "RESULTS.md", lines[0], "\n".join(lines))

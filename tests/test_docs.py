@@ -45,14 +45,6 @@ KNOWN_GAPS = {
     "rfm_loyalty.lifecycle_from_aggregates": {"Examples"},
     "rfm_loyalty.lifecycle.lifecycle_from_aggregates": {"Examples"},
     "rfm_loyalty.orders.as_orders": {"Examples"},
-    "rfm_loyalty.export.campaign_table": {"Examples"},
-    "rfm_loyalty.export.export_tables": {"Examples"},
-    "rfm_loyalty.export.read_export": {"Examples"},
-    "rfm_loyalty.export.read_sql": {"Examples"},
-    "rfm_loyalty.export.schema_hash": {"Examples"},
-    "rfm_loyalty.export.schema_markdown": {"Examples"},
-    "rfm_loyalty.report.html_dashboard": {"Examples"},
-    "rfm_loyalty.report.text_summary": {"Examples"},
     "rfm_loyalty.engines.is_engine_source": {"Examples", "Parameters", "Returns"},
 }
 # Public classes documented by a summary line only (no Parameters/Attributes/Examples).

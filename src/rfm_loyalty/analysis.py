@@ -4,16 +4,16 @@ This module only orchestrates: it prepares the orders once, calls the
 scoring, segment, lifecycle, churn, profitability and model modules, and
 joins their per-customer outputs into one customer table. It computes no
 figure of its own; every number comes from the module that owns it.
-Rendering (the text and notebook views and the HTML report) lives in
-:mod:`rfm_loyalty.report`, export in :mod:`rfm_loyalty.export`.
+Reading the input and recording its provenance (hashes, parameters) lives
+in :mod:`rfm_loyalty._analysis_input`; the profit, model and label-table
+steps in :mod:`rfm_loyalty._analysis_parts`. Rendering (the text and
+notebook views and the HTML report) lives in :mod:`rfm_loyalty.report`,
+export in :mod:`rfm_loyalty.export`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import os
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,16 +23,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty._analysis_input import InputInfo, call_params, read_input
+from rfm_loyalty._analysis_input import file_sha256 as file_sha256  # re-exported
+from rfm_loyalty._analysis_input import frame_sha256 as frame_sha256  # re-exported
+from rfm_loyalty._analysis_parts import (
+    ModelResults,
+    fit_models,
+    profit_and_note,
+    summarise_lifecycle,
+    summarise_segments,
+)
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
-from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
-from rfm_loyalty.exceptions import ModelFitError, ModelWarning
-from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules, lifecycle_labels
-from rfm_loyalty.orders import OrderColumns, Orders, QualityReport, prepare_orders, read_orders
-from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
+from rfm_loyalty.concentration import ParetoResult, pareto
+from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_labels
+from rfm_loyalty.orders import OrderColumns, Orders, QualityReport
+from rfm_loyalty.profitability import ProfitabilityResult
 from rfm_loyalty.scoring import RFMScorer
-from rfm_loyalty.segments import SEGMENT_PRESETS, Segment, assign_segments, segment_summary
-from rfm_loyalty.summary import btyd_summary, rfm_table
+from rfm_loyalty.segments import Segment, assign_segments
+from rfm_loyalty.summary import rfm_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -40,63 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["Analysis", "InputInfo", "ModelResults", "analyze"]
 
 _PERIODS = ("D", "W", "M", "Q", "Y")
-
-
-@dataclass(frozen=True)
-class InputInfo:
-    """Where the analysed orders came from (the provenance written by ``export``).
-
-    Attributes
-    ----------
-    source : str
-        The file path, or ``"DataFrame"`` / ``"Orders"`` for in-memory input.
-    sha256 : str
-        SHA-256 (hex) of the file's bytes for a path; for a DataFrame, of its
-        canonical serialisation (column names, row count and
-        ``pandas.util.hash_pandas_object`` of every column and of the index);
-        for ``Orders``, the same over ``Orders.frame``.
-    sha256_of : str
-        ``"file"``, ``"DataFrame"`` or ``"Orders.frame"``: what was hashed.
-    rows : int
-        Rows of the input (order lines; orders for ``Orders``).
-    """
-
-    source: str
-    sha256: str
-    sha256_of: str
-    rows: int
-
-
-@dataclass(frozen=True, eq=False)
-class ModelResults:
-    """The fitted customer-base models of ``analyze(..., models=True)``.
-
-    Attributes
-    ----------
-    bgnbd : BetaGeoModel
-        Fitted BG/NBD purchase model (time unit: days).
-    gamma_gamma : GammaGammaModel or None
-        Fitted Gamma-Gamma spend model; None when it could not be fitted
-        (then ``note`` says why and the customer table has no ``clv``).
-    parameters : pandas.DataFrame
-        One row per parameter: ``model`` (text: "bgnbd" or "gamma_gamma"),
-        ``parameter`` (text), ``estimate``, ``standard_error``, ``lower_95``,
-        ``upper_95`` (float64), as the models' ``summary()`` gives them.
-    horizon_months : int
-        Horizon of ``expected_purchases`` and ``clv``.
-    data : pandas.DataFrame
-        The :func:`~rfm_loyalty.summary.btyd_summary` table the models were
-        fitted on (days).
-    note : str
-        Empty, or why a model is missing.
-    """
-
-    bgnbd: BetaGeoModel
-    gamma_gamma: GammaGammaModel | None
-    parameters: pd.DataFrame
-    horizon_months: int
-    data: pd.DataFrame
-    note: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -396,7 +347,7 @@ def analyze(
             "The 'lifecycle' parameter of analyze must be a LifecycleRules instance or None, "
             f"e.g. LifecycleRules(window_days=30). Got {lifecycle!r} instead."
         )
-    orders, info, cols = _read(data, columns, as_of=as_of, returns=returns,
+    orders, info, cols = read_input(data, columns, as_of=as_of, returns=returns,
                                valid_statuses=statuses)
 
     rfm = rfm_table(orders)
@@ -411,12 +362,12 @@ def analyze(
     )
     customers = customers.join(churn[["churned", "median_gap_days", "silence_in_gaps"]])
 
-    prof, note, profit = _profit(orders, margin, cost_per_order, cost_per_customer)
+    prof, note, profit = profit_and_note(orders, margin, cost_per_order, cost_per_customer)
     if prof is not None and profit is not None:
         customers["profit"] = profit.reindex(customers.index)
         customers["tier"] = prof.tiers.reindex(customers.index)
 
-    fitted = _fit_models(orders, horizon_months, discount_rate_monthly) if models else None
+    fitted = fit_models(orders, horizon_months, discount_rate_monthly) if models else None
     if fitted is not None:
         fitted_models, predictions = fitted
         customers = customers.join(predictions)
@@ -425,9 +376,9 @@ def analyze(
     customers.attrs = {"as_of": str(orders.as_of.date())}
 
     has_profit = "profit" in customers.columns
-    segment_table = _segment_table(customers, segments, has_profit)
-    lifecycle_table = _lifecycle_table(customers, rules, has_profit)
-    params = _params(
+    segment_table = summarise_segments(customers, segments, has_profit)
+    lifecycle_table = summarise_lifecycle(customers, rules, has_profit)
+    params = call_params(
         cols, orders, n_bins=n_bins, segments=segments, rules=rules, margin=margin,
         cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
         churn_days=churn_days, period=period, horizon_months=horizon_months,
@@ -477,251 +428,3 @@ def _check_params(n_bins: Any, period: Any, horizon_months: Any, models: Any) ->
             f"The 'n_bins' parameter of analyze must be a whole number (2 to 10). Got {n_bins!r}."
         )
 
-
-def _read(
-    data: Any, columns: OrderColumns | None, *, as_of: Any, returns: str,
-    valid_statuses: Iterable[Any] | None,
-) -> tuple[Orders, InputInfo, OrderColumns | None]:
-    options: dict[str, Any] = {"as_of": as_of, "returns": returns, "valid_statuses": valid_statuses}
-    if isinstance(data, Orders):
-        orders = data if as_of is None else data.until(as_of)
-        info = InputInfo("Orders", frame_sha256(data.frame), "Orders.frame", len(data.frame))
-        return orders, info, None
-    if isinstance(data, pd.DataFrame):
-        cols = columns if columns is not None else _canonical_columns(data)
-        orders = prepare_orders(data, cols, **options)
-        return orders, InputInfo("DataFrame", frame_sha256(data), "DataFrame", len(data)), cols
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        cols = columns if columns is not None else OrderColumns()
-        orders = read_orders(path, cols, **options)
-        info = InputInfo(str(path), file_sha256(path), "file", orders.quality.rows_in)
-        return orders, info, cols
-    raise TypeError(
-        "analyze expects order lines as a pandas DataFrame, a file path or prepared Orders. "
-        f"Got {type(data).__name__} instead."
-    )
-
-
-def _canonical_columns(data: pd.DataFrame) -> OrderColumns:
-    present = {str(c) for c in data.columns}
-    return OrderColumns(
-        order_id="order_id" if "order_id" in present else None,
-        cost="cost" if "cost" in present else None,
-        status="status" if "status" in present else None,
-    )
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 (hex) of a file's bytes, read in 1 MiB blocks.
-
-    Parameters
-    ----------
-    path : path-like
-
-    Returns
-    -------
-    str
-        64 hexadecimal characters.
-    """
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def frame_sha256(frame: pd.DataFrame) -> str:
-    """SHA-256 (hex) of a DataFrame's canonical serialisation.
-
-    The serialisation is the column names, the row count, then for the index
-    and each column in order the ``pandas.util.hash_pandas_object`` values
-    (uint64, little-endian). Equal frames give equal hashes; changing any
-    value, the row order or a column name changes it.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-
-    Returns
-    -------
-    str
-        64 hexadecimal characters.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> a = pd.DataFrame({"x": [1, 2]})
-    >>> frame_sha256(a) == frame_sha256(a.copy()), frame_sha256(a) == frame_sha256(a[::-1])
-    (True, False)
-    """
-    digest = hashlib.sha256()
-    digest.update(repr([str(c) for c in frame.columns]).encode())
-    digest.update(str(len(frame)).encode())
-    hashed = pd.util.hash_pandas_object(frame.index, index=False)
-    digest.update(hashed.to_numpy().astype("<u8").tobytes())
-    for position in range(frame.shape[1]):
-        hashed = pd.util.hash_pandas_object(frame.iloc[:, position], index=False)
-        digest.update(hashed.to_numpy().astype("<u8").tobytes())
-    return digest.hexdigest()
-
-
-def _profit(
-    orders: Orders, margin: float | None, cost_per_order: float, cost_per_customer: float
-) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
-    has_cost = "cost" in orders.frame.columns
-    if margin is None and not has_cost:
-        if cost_per_order or cost_per_customer:
-            raise ValueError(
-                "analyze got cost_per_order="
-                f"{cost_per_order!r} and cost_per_customer={cost_per_customer!r} but no cost "
-                "input: profit needs margin= (e.g. margin=0.3) or a cost column "
-                "(OrderColumns(cost=...))."
-            )
-        note = (
-            "No profitability: the orders have no cost column and margin=None. Pass "
-            "margin= (e.g. margin=0.3) or name a cost column with OrderColumns(cost=...)."
-        )
-        return None, note, None
-    profit = customer_profit(
-        orders, margin=margin, cost_per_order=cost_per_order, cost_per_customer=cost_per_customer
-    )
-    return profitability(profit), "", profit
-
-
-def _fit_models(
-    orders: Orders, horizon_months: int, discount_rate_monthly: float
-) -> tuple[ModelResults, pd.DataFrame] | None:
-    summary = btyd_summary(orders)
-    try:
-        bgnbd = BetaGeoModel(time_unit="D").fit(summary)
-    except ModelFitError as exc:
-        warnings.warn(f"analyze: the BG/NBD model could not be fitted ({exc}); the customer "
-                      "table has no p_alive, expected_purchases or clv.", ModelWarning,
-                      stacklevel=3)
-        return None
-    horizon_days = horizon_months * DAYS_PER_MONTH
-    predictions = pd.DataFrame(
-        {
-            "p_alive": bgnbd.p_alive(summary),
-            "expected_purchases": bgnbd.expected_purchases(horizon_days, summary),
-        }
-    )
-    tables = [bgnbd.summary().assign(model="bgnbd")]
-    note = ""
-    gamma_gamma: GammaGammaModel | None
-    try:
-        gamma_gamma = GammaGammaModel().fit(summary)
-    except ModelFitError as exc:
-        gamma_gamma = None
-        note = f"Gamma-Gamma not fitted, so no clv: {exc}"
-    predictions["clv"] = np.nan
-    if gamma_gamma is not None:
-        predictions["clv"] = customer_lifetime_value(
-            bgnbd, gamma_gamma, summary, months=horizon_months,
-            discount_rate_monthly=discount_rate_monthly,
-        )
-        tables.append(gamma_gamma.summary().assign(model="gamma_gamma"))
-    parameters = pd.concat(tables).rename_axis("parameter").reset_index()
-    parameters = parameters[["model", "parameter", "estimate", "standard_error",
-                             "lower_95", "upper_95"]]
-    results = ModelResults(bgnbd, gamma_gamma, parameters, int(horizon_months), summary, note)
-    return results, predictions
-
-
-def _label_texts(segments: str | Sequence[Segment]) -> pd.DataFrame:
-    rules = SEGMENT_PRESETS[segments] if isinstance(segments, str) else tuple(segments)
-    first: dict[str, Segment] = {}
-    for rule in rules:  # a dozen rules: the first rule of a name describes it
-        first.setdefault(rule.name, rule)
-    return pd.DataFrame(
-        {
-            "description": [r.description for r in first.values()],
-            "segment_action": [r.action for r in first.values()],
-        },
-        index=pd.Index(list(first), name="segment"),
-    )
-
-
-def _with_profit(summary: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.DataFrame:
-    labels = customers[by]
-    # A fresh categorical: concentration_by renames the categories Index it is
-    # given, which would leak into the customer table's dtype.
-    fresh = pd.Categorical(labels.to_numpy(), categories=list(labels.cat.categories),
-                           ordered=labels.cat.ordered)
-    frame = pd.DataFrame({by: fresh, "profit": customers["profit"].to_numpy()},
-                         index=customers.index)
-    shares = concentration_by(frame, by=by, revenue=None, profit="profit")
-    # Align on the label text: joining two categorical indexes gives an object
-    # index on pandas 2.2.
-    shares = shares.set_axis([str(label) for label in shares.index])
-    names = [str(label) for label in summary.index]
-    out = summary.copy()
-    for column in ("profit", "profit_share"):
-        out[column] = shares[column].reindex(names).to_numpy()
-    return out
-
-
-def _segment_table(
-    customers: pd.DataFrame, segments: str | Sequence[Segment], has_profit: bool
-) -> pd.DataFrame:
-    table = segment_summary(customers, by="segment")
-    if has_profit:
-        table = _with_profit(table, customers, "segment")
-    texts = _label_texts(segments)
-    names = [str(s) for s in table.index]
-    table["description"] = texts["description"].reindex(names).fillna("").to_numpy()
-    table["action"] = texts["segment_action"].reindex(names).fillna("").to_numpy()
-    return table
-
-
-def _lifecycle_table(
-    customers: pd.DataFrame, rules: LifecycleRules, has_profit: bool
-) -> pd.DataFrame:
-    table = segment_summary(customers, by="lifecycle")
-    if has_profit:
-        table = _with_profit(table, customers, "lifecycle")
-    names = [str(s) for s in table.index]
-    texts = rules.rule_texts()
-    table.insert(0, "lifecycle_zh", [LABELS_ZH[n] for n in names])
-    table["action"] = [ACTIONS[n].en for n in names]
-    table["action_zh"] = [ACTIONS[n].zh for n in names]
-    table["rule"] = [texts.get(n, "") for n in names]
-    return table
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
-def _params(
-    cols: OrderColumns | None, orders: Orders, *, segments: str | Sequence[Segment],
-    rules: LifecycleRules, valid_statuses: Iterable[Any] | None, as_of_given: bool,
-    **scalars: Any,
-) -> dict[str, Any]:
-    segment_param: Any = (
-        segments if isinstance(segments, str) else [dataclasses.asdict(s) for s in segments]
-    )
-    if not isinstance(segments, str):
-        for rule in segment_param:  # tuples -> lists so JSON round-trips equal
-            for dim in ("r", "f", "m"):
-                rule[dim] = list(rule[dim])
-    return {
-        "columns": dataclasses.asdict(cols) if cols is not None else None,
-        "as_of": str(orders.as_of.date()),
-        "as_of_source": "given" if as_of_given else "last order date",
-        **{name: _json_value(value) for name, value in scalars.items()},
-        "segments": segment_param,
-        "lifecycle": dataclasses.asdict(rules),
-        "valid_statuses": (
-            None if valid_statuses is None else [_json_value(v) for v in valid_statuses]
-        ),
-    }

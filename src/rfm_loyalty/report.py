@@ -173,6 +173,20 @@ def text_summary(analysis: Analysis) -> str:
         Header, data-quality line, revenue 80/20 and profit 80/20/30 lines,
         models line, then the lifecycle table (with actions, English only, so
         the columns stay aligned) and the segment table.
+
+    Examples
+    --------
+    >>> from rfm_loyalty.analysis import analyze
+    >>> from rfm_loyalty.datasets import load_sample_orders
+    >>> result = analyze(load_sample_orders(), n_bins=3)
+    >>> text = text_summary(result)
+    >>> text == str(result)
+    True
+    >>> for line in text.splitlines()[:3]:
+    ...     print(line)
+    RFM analysis as of 2024-12-31 (as_of last order date): 1,000 customers; n_bins=3, ...
+    Data quality: 9,974 rows in, 9,974 used, 0 dropped -> 4,113 orders (3,948 purchases) from ...
+    Revenue 80/20: the top 20% of customers hold 71.1% of revenue; 80% of revenue comes from ...
     """
     a = analysis
     life = _lifecycle_rows(a).drop(columns=["zh", "action (zh)"])
@@ -232,6 +246,18 @@ def html_dashboard(analysis: Analysis) -> str:
         An HTML fragment: header, quality line, 80/20 and 80/20/30 figures,
         models line, lifecycle table with actions (English and Chinese) and
         segment table.
+
+    Examples
+    --------
+    >>> import re
+    >>> from rfm_loyalty.analysis import analyze
+    >>> from rfm_loyalty.datasets import load_sample_orders
+    >>> result = analyze(load_sample_orders(), n_bins=3)
+    >>> fragment = html_dashboard(result)
+    >>> fragment == result._repr_html_(), fragment.startswith("<div class='rfm-analysis'>")
+    (True, True)
+    >>> re.findall(r"<h4>([^<]+)</h4>", fragment), fragment.count("<table")
+    (['Lifecycle cohorts', 'RFM segments'], 2)
     """
     a = analysis
     lines = [_quality_line(a), _pareto_line(a), _profit_line(a), _models_line(a)]
