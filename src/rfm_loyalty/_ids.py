@@ -31,7 +31,11 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         Distinct ids as text.
     """
     codes, uniques = factorize_runs(values)
-    text = _distinct_as_text(pd.Index(uniques))
+    uniques = pd.Index(uniques)
+    if pd.api.types.is_integer_dtype(uniques.dtype):
+        # distinct integers have distinct texts: nothing to merge or blank
+        return codes, _integers_as_text(uniques)
+    text = _distinct_as_text(uniques)
     merged_codes, merged = pd.factorize(text)
     merged = pd.Index(merged).astype(TEXT_DTYPE)
     blank = np.flatnonzero(np.asarray(merged == ""))
@@ -72,9 +76,19 @@ def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniques)
 
 
+def _integers_as_text(uniques: pd.Index) -> pd.Index:
+    """Integer ids as text, in one vectorised cast when pyarrow is there."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pragma: no cover - pyarrow is optional
+        return pd.Index(np.asarray(uniques.astype(str), dtype=object)).astype(TEXT_DTYPE)
+    text = pa.array(np.asarray(uniques, dtype=np.int64)).cast(pa.string())
+    return pd.Index(text.to_pandas(types_mapper=None)).astype(TEXT_DTYPE)
+
+
 def _distinct_as_text(uniques: pd.Index) -> pd.Series | np.ndarray:
     dtype = uniques.dtype
-    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    if pd.api.types.is_bool_dtype(dtype):
         return np.asarray(uniques.astype(str), dtype=object)
     if pd.api.types.is_float_dtype(dtype):
         return _floats_as_text(np.asarray(uniques, dtype="float64"))
