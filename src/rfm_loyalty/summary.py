@@ -103,6 +103,10 @@ def customer_aggregates(
     a                    2              2                        1
     b                    1              1                        0
     """
+    from rfm_loyalty.engines import engine_aggregates, is_engine_source
+
+    if is_engine_source(orders):  # lines held by DuckDB or Spark: aggregate there
+        return engine_aggregates(orders, as_of=as_of, window_days=window_days)
     prepared = as_orders(orders, as_of)
     if window_days is not None:
         _check_days("window_days", window_days)

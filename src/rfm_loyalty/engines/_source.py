@@ -1,0 +1,431 @@
+"""``EngineSource``: order lines held by an engine, with the ``prepare_orders`` options.
+
+An ``EngineSource`` is what ``from_duckdb`` and ``from_spark`` return. It runs
+the queries of ``_sql`` in its engine and turns the small results into the
+same per-customer frame and ``QualityReport`` as ``prepare_orders`` followed
+by ``customer_aggregates``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty.engines import _sql
+from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
+from rfm_loyalty.orders import DROP_REASONS, OrderColumns, QualityReport
+
+__all__ = ["EngineResult", "EngineSource", "Runner", "check_options"]
+
+_BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+_CHOICES = {
+    "returns": ("net", "drop", "error"),
+    "zero_amount": ("not_purchase", "purchase"),
+    "on_bad_rows": ("warn", "raise"),
+}
+
+
+class Runner(Protocol):
+    """What an engine adapter provides: its dialect, its column kinds, a way to query."""
+
+    dialect: _sql.Dialect
+
+    def column_kinds(self) -> dict[str, str]:
+        """Map each input column to a kind of ``_sql.KINDS`` (or another word)."""
+        ...  # pragma: no cover - protocol
+
+    def fetch(self, query: str) -> dict[str, np.ndarray]:
+        """Run ``query`` (which reads ``source_name()``) and return its columns.
+
+        Missing values come back as NaN in numeric columns, None in text ones.
+        """
+        ...  # pragma: no cover - protocol
+
+    def source_name(self) -> str:
+        """Return the name the queries use for the input table."""
+        ...  # pragma: no cover - protocol
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """The per-customer aggregates computed in an engine, with their accounting.
+
+    Attributes
+    ----------
+    aggregates : pandas.DataFrame
+        Exactly what ``customer_aggregates`` returns for the same lines and
+        options (see there for the columns).
+    quality : QualityReport
+        Row and amount accounting, counted in the engine.
+    """
+
+    aggregates: pd.DataFrame
+    quality: QualityReport
+
+
+@dataclass(frozen=True)
+class EngineSource:
+    """Order lines held by DuckDB or Spark, and how to prepare them.
+
+    Made by :func:`rfm_loyalty.engines.from_duckdb` or
+    :func:`rfm_loyalty.engines.from_spark`; ``customer_aggregates``,
+    ``rfm_table``, ``btyd_summary`` and ``lifecycle_labels`` accept it in
+    place of ``Orders`` and aggregate inside the engine.
+
+    Attributes
+    ----------
+    engine : str
+        ``"duckdb"`` or ``"spark"``.
+    columns : OrderColumns
+        Names of the input columns.
+    as_of : pandas.Timestamp or None
+        Analysis date; None: the last valid order date.
+    returns, zero_amount, on_bad_rows : str
+        The ``prepare_orders`` policies.
+    valid_statuses : tuple or None
+        Statuses whose lines are used.
+    tz : str or None
+        Time zone whose wall clock gives the calendar day of time-zone-aware
+        timestamps (DuckDB ``TIMESTAMP WITH TIME ZONE``); default UTC.
+    """
+
+    engine: str
+    runner: Runner = field(repr=False, compare=False)
+    columns: OrderColumns
+    as_of: pd.Timestamp | None = None
+    returns: str = "net"
+    zero_amount: str = "not_purchase"
+    valid_statuses: tuple[Any, ...] | None = None
+    tz: str | None = None
+    on_bad_rows: str = "warn"
+
+    def line_options(self) -> _sql.LineOptions:
+        """Return what the SQL line stage needs (column kinds read from the engine)."""
+        return _sql.LineOptions(
+            columns=self.columns,
+            kinds=self.runner.column_kinds(),
+            valid_statuses=self.valid_statuses,
+            tz=self.tz,
+        )
+
+    def sql(self, *, as_of: Any, window_days: int | None = None) -> str:
+        """Return the aggregation query this source runs for ``as_of``, for reading.
+
+        Parameters
+        ----------
+        as_of : date-like
+            Analysis date (the query needs a fixed date).
+        window_days : int, optional
+            Lifecycle window, as for ``customer_aggregates``.
+
+        Returns
+        -------
+        str
+            The query text, in the engine's dialect.
+
+        Examples
+        --------
+        >>> import duckdb
+        >>> from rfm_loyalty.engines import from_duckdb
+        >>> lines = duckdb.connect().sql(
+        ...     "SELECT 'a' AS customer_id, DATE '2024-01-01' AS order_date, 1.0 AS amount")
+        >>> "GROUP BY customer_id, order_key" in from_duckdb(lines).sql(as_of="2024-01-31")
+        True
+        """
+        return _sql.aggregates_query(
+            self.runner.dialect,
+            self.line_options(),
+            self.runner.source_name(),
+            as_of=_to_date(as_of),
+            used_reasons=self._used_reasons(),
+            zero_is_purchase=self.zero_amount == "purchase",
+            window_days=window_days,
+        )
+
+    def aggregate(self, *, as_of: Any = None, window_days: int | None = None) -> EngineResult:
+        """Validate, account for and aggregate the lines inside the engine.
+
+        Parameters
+        ----------
+        as_of : date-like, optional
+            Analysis date; default the source's ``as_of``, else the last
+            valid order date. Not later than the source's ``as_of``.
+        window_days : int, optional
+            Also count purchases inside and before the lifecycle window.
+
+        Returns
+        -------
+        EngineResult
+            ``.aggregates`` (the ``customer_aggregates`` frame) and
+            ``.quality`` (the ``QualityReport``).
+
+        Raises
+        ------
+        SchemaError
+            Empty input, no readable date, or no valid row.
+        DataQualityError
+            With ``on_bad_rows="raise"`` or ``returns="error"``.
+
+        Examples
+        --------
+        >>> import duckdb
+        >>> from rfm_loyalty.engines import from_duckdb
+        >>> lines = duckdb.connect().sql(
+        ...     "SELECT * FROM (VALUES ('a', DATE '2024-01-01', 10.0), ('a', DATE '2024-01-09', "
+        ...     "-4.0), ('b', DATE '2024-01-05', 5.0)) t(customer_id, order_date, amount)")
+        >>> result = from_duckdb(lines).aggregate()
+        >>> result.aggregates[["frequency", "monetary_total"]]
+                     frequency  monetary_total
+        customer_id
+        a                    1             6.0
+        b                    1             5.0
+        >>> (result.quality.rows_in, result.quality.orders, result.quality.purchases)
+        (3, 3, 2)
+        """
+        if window_days is not None:
+            _check_window(window_days)
+        d, opts, source = self.runner.dialect, self.line_options(), self.runner.source_name()
+        as_of_ts = self._effective_as_of(as_of)
+        # one scan for the accounting; without as_of it also finds the default
+        # date (no valid line can be after the last valid day)
+        counts = self.runner.fetch(_sql.accounting_query(d, opts, source, as_of_ts))
+        if as_of_ts is None:
+            last = np.asarray(counts["last_day"], dtype="float64")
+            if np.isfinite(last).any():
+                as_of_ts = pd.Timestamp(np.datetime64(int(np.nanmax(last)), "D"))
+        report_args = self._account(counts)
+        if as_of_ts is None or report_args["rows_used"] == 0:
+            raise SchemaError(
+                f"No valid order row remains: all {report_args['rows_in']:,} rows were dropped "
+                f"({_format_counts(report_args['dropped'])}). Check the column mapping "
+                f"{self.columns.used()!r} and the as_of date."
+            )
+        table = self.runner.fetch(
+            _sql.aggregates_query(
+                d,
+                opts,
+                source,
+                as_of=as_of_ts,
+                used_reasons=self._used_reasons(),
+                zero_is_purchase=self.zero_amount == "purchase",
+                window_days=window_days,
+            )
+        )
+        return _assemble(table, report_args, as_of_ts, window_days)
+
+    # -- helpers -----------------------------------------------------------
+
+    def _used_reasons(self) -> tuple[int, ...]:
+        if self.returns == "drop":
+            return (0,)
+        # "net" uses negative lines; "error" has raised before any is used
+        return (0, _sql.reason_code("negative_amount"))
+
+    def _effective_as_of(self, as_of: Any) -> pd.Timestamp | None:
+        if as_of is None:
+            return self.as_of
+        wanted = _to_date(as_of)
+        if self.as_of is not None and wanted > self.as_of:
+            raise ValueError(
+                f"as_of={wanted.date()} is after the date this source was prepared for "
+                f"({self.as_of.date()}); orders after that date are excluded. Make the source "
+                f"with as_of='{wanted.date()}'."
+            )
+        return wanted
+
+    def _account(self, counts: Mapping[str, np.ndarray]) -> dict[str, Any]:
+        codes = np.asarray(counts["reason"], dtype=np.int64)
+        rows = np.asarray(counts["n_rows"], dtype=np.int64)
+        amounts = np.nan_to_num(np.asarray(counts["amount"], dtype="float64"))
+        n = int(rows.sum())
+        if n == 0:
+            raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
+        if int(np.asarray(counts["n_dates"], dtype=np.int64).sum()) == 0:
+            raise SchemaError(f"Column {self.columns.date!r} holds no readable date.")
+        negative = _sql.reason_code("negative_amount")
+        if self.returns == "error" and negative in codes:
+            i = int(np.flatnonzero(codes == negative)[0])
+            smallest = float(np.asarray(counts["min_amount"], dtype="float64")[i])
+            raise DataQualityError(
+                f"{int(rows[i]):,} order lines have a negative amount (smallest: {smallest!r}) "
+                "and returns='error' forbids them. Use returns='net' to net them against "
+                "purchases or returns='drop' to drop them."
+            )
+        used = set(self._used_reasons())
+        dropped: dict[str, int] = {}
+        dropped_amounts: dict[str, float] = {}
+        for code, reason in enumerate(DROP_REASONS, start=1):
+            hit = (codes == code) & (code not in used)
+            if hit.any():
+                dropped[reason] = int(rows[hit].sum())
+                dropped_amounts[reason] = float(amounts[hit].sum())
+        in_use = np.isin(codes, list(used))
+        args = {
+            "rows_in": n,
+            "rows_used": int(rows[in_use].sum()),
+            "dropped": dropped,
+            "amount_in": float(amounts.sum()),
+            "amount_used": float(amounts[in_use].sum()),
+            "amount_dropped": float(sum(dropped_amounts.values())),
+            "dropped_amounts": dropped_amounts,
+        }
+        _report_bad_rows(dropped, self.on_bad_rows, n)
+        return args
+
+
+def _assemble(
+    table: Mapping[str, np.ndarray],
+    report_args: dict[str, Any],
+    as_of: pd.Timestamp,
+    window_days: int | None,
+) -> EngineResult:
+    """Build the ``customer_aggregates`` frame and the report from the engine's rows."""
+    ids = np.asarray(table["customer_id"], dtype=object)
+    frequency = np.asarray(table["frequency"], dtype=np.int64)
+    quality = QualityReport(
+        **report_args,
+        orders=int(np.asarray(table["n_orders"], dtype=np.int64).sum()),
+        customers=len(ids),
+        purchases=int(frequency.sum()),
+        as_of=as_of,
+    )
+    keep = np.flatnonzero(frequency > 0)
+    index = pd.Index(ids[keep], name="customer_id")
+    order = np.asarray(index.argsort())  # the text order of the pandas path
+    keep, index = keep[order], index.take(order)
+
+    def pick(name: str, dtype: str) -> np.ndarray:
+        return np.asarray(table[name], dtype=dtype)[keep]
+
+    columns: dict[str, Any] = {
+        "first_purchase": pick("first_day", "int64").astype("datetime64[D]"),
+        "last_purchase": pick("last_day", "int64").astype("datetime64[D]"),
+        "frequency": frequency[keep],
+        "purchase_days": pick("purchase_days", "int64"),
+        "monetary_total": pick("monetary_total", "float64"),
+        "purchase_amount": pick("purchase_amount", "float64"),
+        "first_day_amount": pick("first_day_amount", "float64"),
+    }
+    for name in ("first_purchase", "last_purchase"):
+        columns[name] = columns[name].astype("datetime64[ns]")
+    if window_days is not None:
+        in_window = pick("purchases_in_window", "int64")
+        columns["purchases_in_window"] = in_window
+        columns["purchases_before_window"] = columns["frequency"] - in_window
+    frame = pd.DataFrame(columns)
+    frame.index = index
+    frame.attrs["as_of"] = as_of.date().isoformat()
+    return EngineResult(aggregates=frame, quality=quality)
+
+
+def _report_bad_rows(dropped: Mapping[str, int], on_bad_rows: str, n: int) -> None:
+    # same texts as prepare_orders (tests compare them)
+    bad = {r: c for r, c in dropped.items() if r in _BAD_ROW_REASONS}
+    if not bad:
+        return
+    counts = f"{sum(bad.values()):,} of {n:,} order rows"
+    if on_bad_rows == "raise":
+        raise DataQualityError(
+            f"{counts} are unusable ({_format_counts(bad)}). Fix them, or pass "
+            "on_bad_rows='warn' to drop them and count them in Orders.quality."
+        )
+    warnings.warn(
+        f"{counts} were dropped as unusable ({_format_counts(bad)}). "
+        "See Orders.quality for the full accounting.",
+        DataQualityWarning,
+        stacklevel=_caller_level(),
+    )
+
+
+def _caller_level() -> int:
+    """Stack level of the first caller outside rfm_loyalty (the user's line)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        "rfm_loyalty."
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def _format_counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
+
+
+def _to_date(value: Any, name: str = "as_of") -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.") from exc
+    if ts is pd.NaT:
+        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+def _check_window(window_days: Any) -> None:
+    if (
+        isinstance(window_days, bool)
+        or not isinstance(window_days, (int, np.integer))
+        or window_days < 0
+    ):
+        raise ValueError(
+            "The 'window_days' parameter must be a whole number of days >= 0. "
+            f"Got {window_days!r} instead."
+        )
+
+
+def check_options(
+    caller: str,
+    columns: OrderColumns | None,
+    options: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Validate the ``prepare_orders`` options an engine source carries.
+
+    Returns the keyword arguments of ``EngineSource`` (``columns``, ``as_of``,
+    ``returns``, ``zero_amount``, ``valid_statuses``, ``tz``, ``on_bad_rows``).
+    """
+    allowed = {"as_of", "returns", "zero_amount", "valid_statuses", "tz", "on_bad_rows"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(
+            f"{caller}() got unexpected option(s) {unknown}; the options are those of "
+            f"prepare_orders: {sorted(allowed)}."
+        )
+    cols = columns if columns is not None else OrderColumns()
+    if not isinstance(cols, OrderColumns):
+        raise TypeError(
+            f"The 'columns' parameter must be an OrderColumns. Got {type(columns).__name__}."
+        )
+    out: dict[str, Any] = {"columns": cols}
+    for name, choices in _CHOICES.items():
+        value = options.get(name, choices[0])
+        if value not in choices:
+            raise ValueError(
+                f"The {name!r} parameter of {caller} must be one of {list(choices)}. "
+                f"Got {value!r} instead."
+            )
+        out[name] = value
+    as_of = options.get("as_of")
+    out["as_of"] = None if as_of is None else _to_date(as_of)
+    statuses = options.get("valid_statuses")
+    if statuses is not None:
+        if cols.status is None:
+            raise ValueError("valid_statuses needs a status column: pass OrderColumns(status=...).")
+        if isinstance(statuses, str) or not isinstance(statuses, Iterable):
+            raise TypeError(
+                "The 'valid_statuses' parameter must be a list or set of statuses. "
+                f"Got {statuses!r} instead."
+            )
+        statuses = tuple(statuses)
+    out["valid_statuses"] = statuses
+    out["tz"] = options.get("tz")
+    return out

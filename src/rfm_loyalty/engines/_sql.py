@@ -1,0 +1,404 @@
+"""The one definition of the engine aggregation: SQL generated for each dialect.
+
+``prepare_orders`` (pandas) is the reference. Everything an engine must do to
+reproduce it, from reading raw order lines to the per-customer aggregates of
+``customer_aggregates``, is written here once, as SQL built from Python. The
+two dialects (DuckDB, Spark SQL) differ only in the few spellings of
+``Dialect``: quoting, the regex back-reference, the finiteness test and day
+arithmetic. The stages, in the order of ``prepare_orders``:
+
+1. ``parsed``: each line's customer id as text (the rules of ``_ids.py``), its
+   wall-clock timestamp, its amount (or quantity x unit price) and the
+   per-column checks;
+2. ``lines``: the first failing reason of each line (``DROP_REASONS`` order),
+   before the analysis date is known;
+3. ``classified``: the same, completed with ``after_as_of`` and
+   ``negative_amount`` once ``as_of`` is fixed;
+4. the accounting (rows and readable amounts per reason, and the last valid
+   day: the default ``as_of``), or the aggregation: lines -> orders (per
+   customer and order id, or per customer and timestamp) -> purchase days ->
+   customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from rfm_loyalty.exceptions import SchemaError
+from rfm_loyalty.orders import DROP_REASONS, OrderColumns
+
+__all__ = [
+    "DUCKDB",
+    "PYTHON_WHITESPACE",
+    "SPARK",
+    "Dialect",
+    "LineOptions",
+    "accounting_query",
+    "aggregates_query",
+    "reason_code",
+]
+
+#: Column kinds an engine reports for its input columns.
+KINDS = ("text", "integer", "float", "decimal", "boolean", "timestamp", "timestamptz", "date")
+
+#: Characters Python's ``str.strip()`` removes (``str.isspace``), as code point
+#: ranges: pandas strips customer ids with it, so the engines must strip the
+#: same set, not only ASCII blanks.
+PYTHON_WHITESPACE: tuple[tuple[int, int], ...] = (
+    (0x09, 0x0D),
+    (0x1C, 0x20),
+    (0x85, 0x85),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+)
+_SPACE_CLASS = "[" + "".join(
+    f"\\x{{{lo:x}}}" if lo == hi else f"\\x{{{lo:x}}}-\\x{{{hi:x}}}" for lo, hi in PYTHON_WHITESPACE
+) + "]"
+#: Largest float below which every whole float is an exact int64 (2**53).
+_EXACT_INT_LIMIT = "9007199254740992"
+
+
+def reason_code(reason: str) -> int:
+    """Return the integer code of a drop reason (0 = the line is used)."""
+    return DROP_REASONS.index(reason) + 1
+
+
+@dataclass(frozen=True)
+class Dialect:
+    r"""The spellings that differ between SQL engines.
+
+    Parameters
+    ----------
+    name : str
+        Engine name, used in messages.
+    text_type : str
+        Name of the text type in ``CAST``.
+    backreference : str
+        How ``regexp_replace`` refers to the first group.
+    backslash_escapes : bool
+        Whether string literals treat ``\\`` as an escape character.
+    ident_quote : str
+        Quote character of identifiers.
+    """
+
+    name: str
+    text_type: str
+    backreference: str
+    backslash_escapes: bool
+    ident_quote: str
+
+    def ident(self, name: str) -> str:
+        """Quote a column name."""
+        q = self.ident_quote
+        return q + name.replace(q, q + q) + q
+
+    def literal(self, value: Any) -> str:
+        """Render a Python value as a SQL literal."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "TRUE" if value else "FALSE"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, float):
+            return repr(value) if pd.notna(value) else "NULL"
+        if isinstance(value, str):
+            if self.backslash_escapes:
+                return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+            return "'" + value.replace("'", "''") + "'"
+        raise TypeError(
+            f"Cannot use {value!r} ({type(value).__name__}) in a {self.name} query; "
+            "valid_statuses must hold text, numbers or booleans."
+        )
+
+    def finite(self, expr: str) -> str:
+        """Boolean: the double ``expr`` is a number (not NULL, NaN or infinite)."""
+        if self.name == "duckdb":
+            return f"coalesce(isfinite({expr}), FALSE)"
+        return (
+            f"({expr} IS NOT NULL AND NOT isnan({expr}) "
+            f"AND abs({expr}) < CAST('Infinity' AS DOUBLE))"
+        )
+
+    def days_between(self, start: str, end: str) -> str:
+        """Whole days from the date ``start`` to the date ``end``."""
+        if self.name == "duckdb":
+            return f"date_diff('day', {start}, {end})"
+        return f"datediff({end}, {start})"
+
+    @property
+    def timestamp_type(self) -> str:
+        """Name of the time-zone-free timestamp type."""
+        return "TIMESTAMP" if self.name == "duckdb" else "TIMESTAMP_NTZ"
+
+    def timestamp(self, expr: str) -> str:
+        """Cast to a time-zone-free timestamp."""
+        return f"CAST({expr} AS {self.timestamp_type})"
+
+    def day_number(self, day: str) -> str:
+        """Days since 1970-01-01 of a date (so results cross engines as integers)."""
+        return self.days_between("DATE '1970-01-01'", day)
+
+
+DUCKDB = Dialect("duckdb", "VARCHAR", r"\1", backslash_escapes=False, ident_quote='"')
+SPARK = Dialect("spark", "STRING", "$1", backslash_escapes=True, ident_quote="`")
+
+
+@dataclass(frozen=True)
+class LineOptions:
+    """What the line stage needs to know: names, kinds and the checks asked for."""
+
+    columns: OrderColumns
+    kinds: Mapping[str, str]
+    valid_statuses: tuple[Any, ...] | None = None
+    tz: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# the line stage: parse and check every input row
+# ---------------------------------------------------------------------------
+
+
+def _strip(d: Dialect, expr: str) -> str:
+    # a regex per row is slow; most ids start and end with a visible
+    # character, and two substring tests find the ones that do not
+    spaces = d.literal("".join(chr(c) for lo, hi in PYTHON_WHITESPACE for c in range(lo, hi + 1)))
+    head = f"regexp_replace({expr}, {d.literal('^' + _SPACE_CLASS + '+')}, '')"
+    both = f"regexp_replace({head}, {d.literal(_SPACE_CLASS + '+$')}, '')"
+    return (
+        f"CASE WHEN contains({spaces}, left({expr}, 1)) OR contains({spaces}, right({expr}, 1)) "
+        f"THEN {both} ELSE {expr} END"
+    )
+
+
+def _text_id(d: Dialect, expr: str) -> str:
+    # _ids._texts_normalised: strip, then "17850.0" -> "17850"; empty -> missing
+    stripped = _strip(d, expr)
+    # \p{Nd}: any decimal digit, as Python's \d on text (RE2 and Java agree)
+    integer_float = d.literal(r"^([+-]?\p{Nd}+)[.]0+$")
+    normalised = (
+        f"CASE WHEN contains({stripped}, '.') "
+        f"THEN regexp_replace({stripped}, {integer_float}, {d.literal(d.backreference)}) "
+        f"ELSE {stripped} END"
+    )
+    return f"NULLIF({normalised}, '')"
+
+
+def _customer_expr(d: Dialect, name: str, kind: str) -> str:
+    col = d.ident(name)
+    if kind == "text":
+        return _text_id(d, col)
+    if kind == "decimal":
+        return _text_id(d, f"CAST({col} AS {d.text_type})")
+    if kind == "integer":
+        return f"CAST({col} AS {d.text_type})"
+    if kind == "boolean":
+        return f"CASE WHEN {col} IS NULL THEN NULL WHEN {col} THEN 'True' ELSE 'False' END"
+    if kind == "float":
+        # _ids._floats_as_text: whole floats below 2**53 print as integers
+        x = f"CAST({col} AS DOUBLE)"
+        return (
+            f"CASE WHEN {x} IS NULL OR isnan({x}) THEN NULL "
+            f"WHEN abs({x}) < {_EXACT_INT_LIMIT} AND {x} = round({x}, 0) "
+            f"THEN CAST(CAST({x} AS BIGINT) AS {d.text_type}) "
+            f"ELSE CAST({x} AS {d.text_type}) END"
+        )
+    raise SchemaError(
+        f"Column {name!r} (the customer column) holds {kind} values; customer ids must be "
+        "text or numbers."
+    )
+
+
+def _timestamp_expr(d: Dialect, name: str, kind: str, tz: str | None) -> str:
+    col = d.ident(name)
+    if kind in ("timestamp", "date"):
+        return d.timestamp(col)
+    if kind == "timestamptz":
+        # an instant: its calendar day is the wall clock in tz (default UTC)
+        return f"timezone({d.literal(tz or 'UTC')}, {col})"
+    if kind == "text":
+        return f"try_cast(trim({col}) AS {d.timestamp_type})"
+    if kind in ("integer", "float", "decimal", "boolean"):
+        raise SchemaError(
+            f"Column {name!r} holds numbers ({kind}), not dates. Convert it to a timestamp "
+            "in the engine or pass the column of dates."
+        )
+    raise SchemaError(f"Column {name!r} (the date column) holds {kind} values, not dates.")
+
+
+def _number_expr(d: Dialect, name: str, kind: str) -> str:
+    col = d.ident(name)
+    if kind in ("integer", "float", "decimal"):
+        return f"CAST({col} AS DOUBLE)"
+    if kind == "text":
+        return f"try_cast({col} AS DOUBLE)"
+    if kind == "boolean":
+        raise SchemaError(f"Column {name!r} holds booleans; it must hold numbers.")
+    raise SchemaError(f"Column {name!r} holds {kind} values; it must hold numbers.")
+
+
+def _missing_id(d: Dialect, name: str, kind: str) -> str:
+    col = d.ident(name)
+    if kind == "text":
+        return f"({col} IS NULL OR {_strip(d, col)} = '')"
+    if kind == "float":
+        return f"({col} IS NULL OR isnan({col}))"
+    return f"({col} IS NULL)"
+
+
+def _parsed_select(d: Dialect, opts: LineOptions) -> str:
+    cols, kinds = opts.columns, opts.kinds
+    fields = [
+        f"{_customer_expr(d, cols.customer, kinds[cols.customer])} AS customer_id",
+        f"{_timestamp_expr(d, cols.date, kinds[cols.date], opts.tz)} AS ts",
+    ]
+    if cols.amount is not None:
+        fields.append(f"{_number_expr(d, cols.amount, kinds[cols.amount])} AS amount")
+    else:
+        assert cols.quantity is not None and cols.unit_price is not None
+        qty = _number_expr(d, cols.quantity, kinds[cols.quantity])
+        price = _number_expr(d, cols.unit_price, kinds[cols.unit_price])
+        fields.append(f"{qty} * {price} AS amount")
+    if cols.cost is not None:
+        fields.append(f"{_number_expr(d, cols.cost, kinds[cols.cost])} AS cost")
+    if cols.order_id is not None:
+        fields.append(f"{d.ident(cols.order_id)} AS order_key")
+        fields.append(f"{_missing_id(d, cols.order_id, kinds[cols.order_id])} AS order_missing")
+    if opts.valid_statuses is not None and cols.status is not None:
+        status = d.ident(cols.status)
+        listed = [v for v in opts.valid_statuses if not pd.isna(v)]
+        allowed = ", ".join(d.literal(v) for v in listed) or "NULL"
+        ok = f"coalesce({status} IN ({allowed}), FALSE)"
+        if len(listed) < len(opts.valid_statuses):  # None listed: missing statuses are valid
+            ok = f"({ok} OR {status} IS NULL)"
+        fields.append(f"{ok} AS status_ok")
+    return "SELECT " + ",\n       ".join(fields) + "\nFROM {source}"
+
+
+def _lines_select(d: Dialect, opts: LineOptions) -> str:
+    cols = opts.columns
+    checks = [
+        ("missing_customer", "customer_id IS NULL"),
+        ("bad_date", "ts IS NULL"),
+        ("bad_amount", f"NOT {d.finite('amount')}"),
+    ]
+    if cols.cost is not None:
+        checks.append(("bad_cost", f"NOT {d.finite('cost')}"))
+    if cols.order_id is not None:
+        checks.append(("missing_order_id", "order_missing"))
+    if opts.valid_statuses is not None and cols.status is not None:
+        checks.append(("invalid_status", "NOT status_ok"))
+    cases = " ".join(f"WHEN {cond} THEN {reason_code(r)}" for r, cond in checks)
+    key = "order_key" if cols.order_id is not None else "ts"
+    return (
+        f"SELECT customer_id, ts, amount, {key} AS order_key, "
+        f"CASE {cases} ELSE 0 END AS base_reason\nFROM parsed"
+    )
+
+
+def _with_lines(d: Dialect, opts: LineOptions, source: str) -> str:
+    parsed = _parsed_select(d, opts).replace("{source}", source)
+    return f"WITH parsed AS (\n{parsed}\n),\nlines AS (\n{_lines_select(d, opts)}\n)"
+
+
+def _classified(d: Dialect, as_of: pd.Timestamp | None) -> str:
+    # after_as_of: a later calendar day (none without as_of: the default date
+    # is the last valid day); negative_amount is always coded here, the
+    # caller decides per returns policy whether it is a drop or a use
+    after = ""
+    if as_of is not None:
+        after = (
+            f"WHEN CAST(ts AS DATE) > DATE '{as_of.date().isoformat()}' "
+            f"THEN {reason_code('after_as_of')} "
+        )
+    return (
+        "classified AS (\nSELECT customer_id, ts, amount, order_key, base_reason, CASE "
+        f"WHEN base_reason > 0 THEN base_reason {after}"
+        f"WHEN amount < 0 THEN {reason_code('negative_amount')} "
+        "ELSE 0 END AS reason\nFROM lines\n)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# the two queries
+# ---------------------------------------------------------------------------
+
+
+def accounting_query(
+    d: Dialect, opts: LineOptions, source: str, as_of: pd.Timestamp | None
+) -> str:
+    """Query: per reason code, rows, readable amount, readable dates, smallest amount.
+
+    Also ``last_day``, the last calendar day (days since 1970) of the lines
+    that pass every check but the date ones: the default ``as_of``.
+    """
+    last_day = d.day_number("CAST(max(CASE WHEN base_reason = 0 THEN ts END) AS DATE)")
+    return (
+        f"{_with_lines(d, opts, source)},\n{_classified(d, as_of)}\n"
+        "SELECT reason, count(*) AS n_rows, "
+        f"sum(CASE WHEN {d.finite('amount')} THEN amount ELSE 0 END) AS amount, "
+        "count(ts) AS n_dates, "
+        f"min(CASE WHEN {d.finite('amount')} THEN amount END) AS min_amount, "
+        f"{last_day} AS last_day\n"
+        "FROM classified GROUP BY reason"
+    )
+
+
+def aggregates_query(
+    d: Dialect,
+    opts: LineOptions,
+    source: str,
+    *,
+    as_of: pd.Timestamp,
+    used_reasons: Iterable[int],
+    zero_is_purchase: bool,
+    window_days: int | None,
+) -> str:
+    """Query: one row per customer with at least one order.
+
+    Columns: ``customer_id``, ``n_orders``, ``monetary_total``, ``frequency``,
+    ``purchase_days``, ``first_day`` and ``last_day`` (days since 1970; 0
+    without a purchase), ``purchase_amount``, ``first_day_amount`` and, with
+    ``window_days``, ``purchases_in_window``.
+    """
+    used = ", ".join(str(c) for c in used_reasons)
+    is_purchase = "amount >= 0" if zero_is_purchase else "amount > 0"
+    as_of_date = f"DATE '{as_of.date().isoformat()}'"
+    # purchase days first in min_by's ordering; days without a purchase last
+    first_key = f"CASE WHEN n_purchases > 0 THEN {d.day_number('day')} ELSE 2147483647 END"
+    window = ""
+    if window_days is not None:
+        inside = f"{d.days_between('day', as_of_date)} <= {int(window_days)}"
+        window = f",\n  sum(CASE WHEN {inside} THEN n_purchases ELSE 0 END) AS purchases_in_window"
+    return f"""{_with_lines(d, opts, source)},
+{_classified(d, as_of)},
+orders AS (
+SELECT customer_id, CAST(min(ts) AS DATE) AS day, sum(amount) AS amount
+FROM classified WHERE reason IN ({used})
+GROUP BY customer_id, order_key
+),
+days AS (
+SELECT customer_id, day, count(*) AS n_orders, sum(amount) AS amount,
+  sum(CASE WHEN {is_purchase} THEN 1 ELSE 0 END) AS n_purchases,
+  sum(CASE WHEN {is_purchase} THEN amount ELSE 0 END) AS purchase_amount
+FROM orders GROUP BY customer_id, day
+)
+SELECT customer_id,
+  sum(n_orders) AS n_orders,
+  sum(amount) AS monetary_total,
+  sum(n_purchases) AS frequency,
+  sum(CASE WHEN n_purchases > 0 THEN 1 ELSE 0 END) AS purchase_days,
+  coalesce(min(CASE WHEN n_purchases > 0 THEN {d.day_number('day')} END), 0) AS first_day,
+  coalesce(max(CASE WHEN n_purchases > 0 THEN {d.day_number('day')} END), 0) AS last_day,
+  sum(purchase_amount) AS purchase_amount,
+  min_by(purchase_amount, {first_key}) AS first_day_amount{window}
+FROM days GROUP BY customer_id"""

@@ -1,0 +1,214 @@
+"""DuckDB engine: aggregate order lines inside DuckDB (files larger than memory)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rfm_loyalty.engines import _sql
+from rfm_loyalty.engines._source import EngineSource, check_options
+from rfm_loyalty.exceptions import SchemaError
+from rfm_loyalty.orders import OrderColumns, _check_columns_exist
+
+__all__ = ["from_duckdb"]
+
+_VIEW = "rfm_order_lines"
+_QUERY_START = re.compile(r"^\s*(?:(?:select|with|from|table|values)\b|\()", re.IGNORECASE)
+_PARQUET = (".parquet", ".pq")
+_CSV = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
+
+
+def _import_duckdb() -> Any:
+    try:
+        import duckdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "The DuckDB engine needs duckdb: pip install 'rfm-loyalty[duckdb]'."
+        ) from exc
+    return duckdb
+
+
+def from_duckdb(
+    source: Any,
+    columns: OrderColumns | None = None,
+    *,
+    connection: Any = None,
+    memory_limit: str | None = None,
+    temp_directory: str | os.PathLike[str] | None = None,
+    threads: int | None = None,
+    **options: Any,
+) -> EngineSource:
+    """Wrap order lines held by DuckDB so that the aggregation runs in DuckDB.
+
+    ``customer_aggregates``, ``rfm_table``, ``btyd_summary`` and
+    ``lifecycle_labels`` accept the result in place of ``Orders``: DuckDB
+    validates the lines, counts the dropped ones, sums lines into orders and
+    orders into customers (the same rules as ``prepare_orders``), and only the
+    per-customer table comes back to pandas.
+
+    Parameters
+    ----------
+    source : duckdb.DuckDBPyRelation, str, path or list of paths
+        A relation; a SQL query (text starting with ``SELECT``, ``WITH``,
+        ``FROM``...) run on ``connection``; or a path, glob or list of paths
+        of Parquet (``.parquet``, ``.pq``) or CSV (``.csv``, ``.csv.gz``,
+        ``.tsv``...) files, read lazily (customer and order ids of CSV files
+        as text).
+    columns : OrderColumns, optional
+        Column names, as for ``prepare_orders``.
+    connection : duckdb.DuckDBPyConnection, optional
+        Connection for a query or files; default a new in-memory one.
+    memory_limit : str, optional
+        DuckDB memory limit, e.g. ``"4GB"``; beyond it DuckDB spills to
+        ``temp_directory``. Set on the connection.
+    temp_directory : path, optional
+        Where DuckDB spills.
+    threads : int, optional
+        DuckDB worker threads.
+    **options
+        ``as_of``, ``returns``, ``zero_amount``, ``valid_statuses``, ``tz``,
+        ``on_bad_rows``, as for ``prepare_orders``. ``tz`` is the zone whose
+        calendar days count for ``TIMESTAMP WITH TIME ZONE`` columns (default
+        UTC; DuckDB stores instants, not each value's own zone).
+
+    Returns
+    -------
+    EngineSource
+        Pass it to ``rfm_table`` and friends, or call ``.aggregate()`` for
+        the aggregates together with their ``QualityReport``.
+
+    Raises
+    ------
+    SchemaError
+        A named column is missing, or a file format is unknown.
+    FileNotFoundError
+        No file matches the path.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> from rfm_loyalty.summary import rfm_table
+    >>> con = duckdb.connect()
+    >>> lines = con.sql(
+    ...     "SELECT * FROM (VALUES (' 7.0', TIMESTAMP '2024-01-01 10:00', 10.0), "
+    ...     "('7', TIMESTAMP '2024-01-31 18:30', 30.0), ('b', TIMESTAMP '2024-01-20', 5.0)) "
+    ...     "t(customer_id, order_date, amount)")
+    >>> rfm_table(from_duckdb(lines, as_of="2024-02-01"))[["recency_days", "frequency",
+    ...                                                     "monetary_total"]]
+                 recency_days  frequency  monetary_total
+    customer_id
+    7                       1          2            40.0
+    b                      12          1             5.0
+    """
+    duckdb = _import_duckdb()
+    settings = check_options("from_duckdb", columns, options)
+    config = {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}
+    config = {k: v for k, v in config.items() if v is not None}
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        if config and connection is None:
+            raise ValueError(
+                f"{sorted(config)} are connection settings; pass the relation's connection "
+                "with connection=... to set them."
+            )
+        relation = source
+    else:
+        connection = connection if connection is not None else duckdb.connect()
+        if (
+            isinstance(source, str)
+            and _QUERY_START.match(source)
+            and not source.strip().lower().endswith(_PARQUET + _CSV)
+        ):
+            relation = None
+        else:
+            relation = _read_files(connection, source, settings["columns"])
+    if connection is not None:
+        for name, value in config.items():
+            connection.execute(f"SET {name} = {_sql.DUCKDB.literal(str(value))}")
+    if relation is None:
+        relation = connection.sql(source)
+    _check_columns_exist(relation.columns, settings["columns"])
+    return EngineSource(engine="duckdb", runner=_DuckDBRunner(relation, connection), **settings)
+
+
+class _DuckDBRunner:
+    """Runs the generated queries against one DuckDB relation."""
+
+    dialect = _sql.DUCKDB
+
+    def __init__(self, relation: Any, connection: Any) -> None:
+        self.relation = relation
+        self.connection = connection  # keeps a connection we opened alive
+
+    def source_name(self) -> str:
+        return _VIEW
+
+    def column_kinds(self) -> dict[str, str]:
+        pairs = zip(self.relation.columns, self.relation.types, strict=True)
+        return {name: _kind(str(dtype)) for name, dtype in pairs}
+
+    def fetch(self, query: str) -> dict[str, np.ndarray]:
+        result = self.relation.query(_VIEW, query).fetchnumpy()
+        return {name: _unmask(values) for name, values in result.items()}
+
+
+def _unmask(values: Any) -> np.ndarray:
+    if not isinstance(values, np.ma.MaskedArray):
+        return np.asarray(values)
+    if values.dtype.kind in "iufb":
+        return np.ma.filled(values.astype("float64"), np.nan)
+    return np.ma.filled(values.astype(object), None)
+
+
+def _kind(type_name: str) -> str:
+    name = type_name.upper()
+    if name in ("VARCHAR", "TEXT", "STRING") or name.startswith("VARCHAR"):
+        return "text"
+    if name in ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT") or (
+        name.startswith("U") and name.endswith("INT")
+    ):
+        return "integer"
+    if name in ("FLOAT", "DOUBLE", "REAL"):
+        return "float"
+    if name.startswith("DECIMAL"):
+        return "decimal"
+    if name == "BOOLEAN":
+        return "boolean"
+    if name.startswith("TIMESTAMP WITH TIME ZONE"):
+        return "timestamptz"
+    if name.startswith("TIMESTAMP") or name == "DATETIME":
+        return "timestamp"
+    if name == "DATE":
+        return "date"
+    return name.lower()
+
+
+def _read_files(connection: Any, source: Any, cols: OrderColumns) -> Any:
+    paths = [str(p) for p in source] if isinstance(source, Sequence) and not isinstance(
+        source, str
+    ) else [os.fspath(source)]
+    if not paths:
+        raise FileNotFoundError("No order file given: the list of paths is empty.")
+    for path in paths:
+        if not any(ch in path for ch in "*?[") and not Path(path).exists():
+            raise FileNotFoundError(f"No order file at {path!r}.")
+    names = {p.lower() for p in paths}
+    listing = "[" + ", ".join(_sql.DUCKDB.literal(p) for p in paths) + "]"
+    if all(n.endswith(_PARQUET) for n in names):
+        return connection.sql(f"SELECT * FROM read_parquet({listing})")
+    if all(n.endswith(_CSV) for n in names):
+        id_columns = [c for c in (cols.customer, cols.order_id) if c is not None]
+        types = ", ".join(f"{_sql.DUCKDB.literal(c)}: 'VARCHAR'" for c in id_columns)
+        delimiter = "'\t'" if all(".tsv" in n for n in names) else "','"
+        return connection.sql(
+            f"SELECT * FROM read_csv({listing}, header = true, delim = {delimiter}, "
+            f"types = {{{types}}})"
+        )
+    raise SchemaError(
+        f"Cannot tell the format of {paths!r} from the names. Use .parquet or .csv "
+        "(.csv.gz, .tsv) files, all of one format, or pass a DuckDB relation."
+    )

@@ -1,0 +1,567 @@
+"""The DuckDB engine gives the pandas results: per-customer tables, accounting, labels.
+
+pandas (``prepare_orders`` + ``customer_aggregates``) is the reference; the
+engine must reproduce it exactly (integers, dates, ids, index, dtypes) and its
+float sums to within rounding (the engine adds the same numbers in another
+order). The helpers here are shared with ``test_spark.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rfm_loyalty._ids import ids_as_text
+from rfm_loyalty.engines import (
+    EngineSource,
+    _sql,
+    engine_aggregates,
+    from_duckdb,
+    from_spark,
+    is_engine_source,
+)
+from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
+from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates, lifecycle_labels
+from rfm_loyalty.orders import OrderColumns, QualityReport, prepare_orders, read_orders
+from rfm_loyalty.summary import (
+    btyd_from_aggregates,
+    btyd_summary,
+    customer_aggregates,
+    rfm_from_aggregates,
+    rfm_table,
+)
+
+duckdb = pytest.importorskip("duckdb", reason="the DuckDB engine needs duckdb (extra [duckdb])")
+
+REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
+REAL_COLUMNS = OrderColumns(
+    customer="CustomerID",
+    date="InvoiceDate",
+    quantity="Quantity",
+    unit_price="UnitPrice",
+    order_id="InvoiceNo",
+)
+FULL = OrderColumns(order_id="order_id")
+
+# ---------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------
+
+
+def assert_same_table(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
+    """Same index, columns, dtypes and attrs; exact except float sums (rounding)."""
+    assert list(actual.columns) == list(expected.columns)
+    assert actual.attrs == expected.attrs
+    pd.testing.assert_index_equal(actual.index, expected.index, exact=True)
+    for name in expected.columns:
+        want, got = expected[name], actual[name]
+        if len(want) == 0 and want.dtype == "int64" and got.dtype == "float64":
+            # pandas gives an int64 amount column when no customer has a
+            # purchase (np.bincount of nothing); the documented dtype is float64
+            continue
+        assert got.dtype == want.dtype, name
+        if want.dtype.kind == "f":
+            np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-9, atol=1e-9)
+        else:
+            pd.testing.assert_series_equal(got, want, check_exact=True)
+
+
+def assert_same_quality(expected: QualityReport, actual: QualityReport) -> None:
+    """Same row counts per reason (in the same order), amounts to within rounding."""
+    for name in ("rows_in", "rows_used", "orders", "customers", "purchases", "as_of"):
+        assert getattr(actual, name) == getattr(expected, name), name
+    assert list(actual.dropped.items()) == list(expected.dropped.items())
+    assert list(actual.dropped_amounts) == list(expected.dropped_amounts)
+    for name in ("amount_in", "amount_used", "amount_dropped"):
+        assert getattr(actual, name) == pytest.approx(getattr(expected, name), rel=1e-9, abs=1e-9)
+    for reason, amount in expected.dropped_amounts.items():
+        assert actual.dropped_amounts[reason] == pytest.approx(amount, rel=1e-9, abs=1e-9)
+
+
+def pandas_reference(
+    lines: pd.DataFrame, columns: OrderColumns, window_days: int | None, **options: Any
+) -> tuple[pd.DataFrame, QualityReport] | type[Exception]:
+    """The pandas result, or the class of the error pandas raises."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataQualityWarning)
+            orders = prepare_orders(lines, columns, **options)
+    except (SchemaError, DataQualityError) as exc:
+        return type(exc)
+    return customer_aggregates(orders, window_days=window_days), orders.quality
+
+
+def assert_engine_matches(
+    source: EngineSource,
+    lines: pd.DataFrame,
+    columns: OrderColumns,
+    window_days: int | None,
+    **options: Any,
+) -> None:
+    """The engine gives what pandas gives for the same lines and options (or the same error)."""
+    expected = pandas_reference(lines, columns, window_days, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        if isinstance(expected, type):
+            with pytest.raises(expected):
+                source.aggregate(window_days=window_days)
+            return
+        result = source.aggregate(window_days=window_days)
+    assert_same_table(expected[0], result.aggregates)
+    assert_same_quality(expected[1], result.quality)
+
+
+def tiny_lines() -> pd.DataFrame:
+    """Twelve hand-made lines: id spellings, a two-line order, a return, bad rows."""
+    return pd.DataFrame(
+        {
+            "customer_id": [" 7.0 ", "7", "7", "7", "b", "b", "b", None, "c", "c", "c", "d"],
+            "order_id": ["A1", "A1", "A2", "R1", "B1", "B2", "B3", "X1", "C1", "C2", "", "D1"],
+            "order_date": pd.to_datetime(
+                [
+                    "2024-01-01 10:00", "2024-01-01 10:05", "2024-01-20 09:00", "2024-01-25",
+                    "2024-01-20", "2024-01-20 18:00", "2024-03-01", "2024-01-05",
+                    None, "2024-01-06", "2024-01-07", "2024-02-10",
+                ],
+                format="ISO8601",
+            ),
+            "amount": [10.0, 5.0, 30.0, -12.0, 8.0, 2.0, 4.0, 99.0, 3.0, np.nan, 1.0, -5.0],
+        }
+    )
+
+
+def quiet(func: Any, *args: Any, **kwargs: Any) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        return func(*args, **kwargs)
+
+
+@pytest.fixture()
+def con() -> Any:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+# ---------------------------------------------------------------------------
+# tiny hand-made lines: the expected numbers are written here
+# ---------------------------------------------------------------------------
+
+
+def test_tiny_lines_give_the_hand_computed_aggregates(con: Any) -> None:
+    source = from_duckdb(con.from_df(tiny_lines()), FULL, as_of="2024-02-15")
+    with pytest.warns(DataQualityWarning, match=r"4 of 12 order rows were dropped"):
+        result = source.aggregate(window_days=30)
+    table = result.aggregates
+    assert table.index.tolist() == ["7", "b"]
+    assert table.attrs == {"as_of": "2024-02-15"}
+    assert table["first_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-20"]
+    assert table["last_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-20", "2024-01-20"]
+    assert table["frequency"].tolist() == [2, 2]
+    assert table["purchase_days"].tolist() == [2, 1]
+    assert table["monetary_total"].tolist() == [33.0, 10.0]  # 15 + 30 - 12; 8 + 2
+    assert table["purchase_amount"].tolist() == [45.0, 10.0]
+    assert table["first_day_amount"].tolist() == [15.0, 10.0]
+    assert table["purchases_in_window"].tolist() == [1, 2]  # 2024-01-20 is 26 days back
+    assert table["purchases_before_window"].tolist() == [1, 0]
+    q = result.quality
+    assert (q.rows_in, q.rows_used, q.orders, q.customers, q.purchases) == (12, 7, 6, 3, 4)
+    assert dict(q.dropped) == {
+        "missing_customer": 1,
+        "bad_date": 1,
+        "bad_amount": 1,
+        "missing_order_id": 1,
+        "after_as_of": 1,
+    }
+    assert (q.amount_in, q.amount_used, q.amount_dropped) == (145.0, 38.0, 107.0)
+    assert dict(q.dropped_amounts) == {
+        "missing_customer": 99.0,
+        "bad_date": 3.0,
+        "bad_amount": 0.0,
+        "missing_order_id": 1.0,
+        "after_as_of": 4.0,
+    }
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"as_of": "2024-02-15"},
+        {"as_of": "2024-01-20", "returns": "drop"},
+        {"returns": "drop", "zero_amount": "purchase"},
+        {"as_of": "2024-01-01"},
+    ],
+    ids=["default", "as_of", "drop-returns", "zero-purchase", "first-day"],
+)
+@pytest.mark.parametrize("window_days", [None, 0, 30])
+def test_tiny_lines_match_pandas(con: Any, options: dict[str, Any], window_days: Any) -> None:
+    lines = tiny_lines()
+    source = from_duckdb(con.from_df(lines), FULL, **options)
+    assert_engine_matches(source, lines, FULL, window_days, **options)
+
+
+def test_public_functions_accept_an_engine_source(con: Any) -> None:
+    lines = tiny_lines()
+    source = from_duckdb(con.from_df(lines), FULL, as_of="2024-02-15")
+    orders = quiet(prepare_orders, lines, FULL, as_of="2024-02-15")
+    assert is_engine_source(source) and not is_engine_source(orders)
+    assert_same_table(rfm_table(orders), quiet(rfm_table, source))
+    assert_same_table(btyd_summary(orders), quiet(btyd_summary, source))
+    assert_same_table(
+        btyd_summary(orders, time_unit="W"), quiet(btyd_summary, source, time_unit="W")
+    )
+    pd.testing.assert_frame_equal(lifecycle_labels(orders), quiet(lifecycle_labels, source))
+    # an earlier as_of, as Orders.until gives it
+    assert_same_table(
+        rfm_table(orders, as_of="2024-01-20"), quiet(rfm_table, source, as_of="2024-01-20")
+    )
+    assert_same_table(
+        customer_aggregates(orders, window_days=10),
+        quiet(engine_aggregates, source, window_days=10),
+    )
+
+
+def test_the_input_is_never_modified(con: Any) -> None:
+    lines = tiny_lines()
+    before = lines.copy()
+    quiet(rfm_table, from_duckdb(con.from_df(lines), FULL))
+    pd.testing.assert_frame_equal(lines, before)
+
+
+# ---------------------------------------------------------------------------
+# customer ids as text, exactly as _ids.py makes them
+# ---------------------------------------------------------------------------
+
+
+def test_python_whitespace_table_is_what_str_strip_removes() -> None:
+    listed = {c for lo, hi in _sql.PYTHON_WHITESPACE for c in map(chr, range(lo, hi + 1))}
+    assert listed == {c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()}
+
+
+ID_COLUMNS = {
+    "text": pd.Series(
+        [" 17850.0 ", "17850", "+5.00", "-3.0", "1.50", "007", "1e5", "x\u3000", "\u2003y\x1f",
+         "\u00a0", "", "  ", None, "a b", "12.", ".0", "\uff17.0", "\u0661\u0662.00", "x.0"],
+        dtype=object,
+    ),
+    "float": pd.Series([17850.0, 1.5, np.nan, -0.0, 1e15, -42.0, 0.1]),
+    "integer": pd.Series([17850, -3, 0, 2**40], dtype="int64"),
+    "boolean": pd.Series([True, False]),
+}
+
+
+@pytest.mark.parametrize("kind", list(ID_COLUMNS))
+def test_customer_ids_read_as_pandas_reads_them(con: Any, kind: str) -> None:
+    values = ID_COLUMNS[kind]
+    codes, texts = ids_as_text(values)
+    expected = [texts[c] if c >= 0 else None for c in codes]
+    relation = con.from_df(pd.DataFrame({"cid": values}))
+    expr = _sql._customer_expr(_sql.DUCKDB, "cid", kind)
+    got = relation.query("v", f"SELECT {expr} AS id FROM v").fetchnumpy()["id"]
+    assert [None if np.ma.is_masked(v) else v for v in got] == expected
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values"),
+    [
+        ("float64", [17850.0, 17850.0, 12.0]),
+        ("int64", [17850, 17850, 12]),
+        ("object", ["17850.0 ", " 17850", "12"]),
+    ],
+)
+def test_id_spellings_end_as_the_same_customer(con: Any, dtype: str, values: list[Any]) -> None:
+    lines = pd.DataFrame(
+        {
+            "customer_id": pd.Series(values, dtype=dtype),
+            "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "amount": [1.0, 2.0, 3.0],
+        }
+    )
+    table = quiet(rfm_table, from_duckdb(con.from_df(lines)))
+    assert table.index.tolist() == ["12", "17850"]
+    assert table["frequency"].tolist() == [1, 2]
+
+
+# ---------------------------------------------------------------------------
+# random lines (hypothesis): engine == pandas
+# ---------------------------------------------------------------------------
+
+ID_POOL = ["7", " 7.0", "7 ", "b", "B", "b\t", "12.00", "0012", "", "  ", None]
+FLOAT_ID_POOL = [7.0, 12.0, -0.0, 0.0, 2.5, np.nan]
+ORDER_POOL = ["o1", "o2", "o3", " o1", "", None]
+
+
+@st.composite
+def random_lines(draw: Any) -> tuple[pd.DataFrame, OrderColumns, dict[str, Any], int]:
+    n = draw(st.integers(1, 25))
+
+    def column(strategy: Any) -> list[Any]:
+        return list(draw(st.lists(strategy, min_size=n, max_size=n)))
+
+    days = column(st.one_of(st.none(), st.integers(0, 90)))
+    hours = column(st.integers(0, 2))
+    # quarters are exact in binary: sums do not depend on the order of adding,
+    # so whether an order nets to > 0 cannot depend on it either
+    amounts = column(st.one_of(st.none(), st.integers(-12, 40).map(lambda v: v / 4)))
+    lines = pd.DataFrame(
+        {
+            "customer_id": pd.Series(column(st.sampled_from(ID_POOL)), dtype=object)
+            if draw(st.booleans())
+            else pd.Series(column(st.sampled_from(FLOAT_ID_POOL)), dtype="float64"),
+            "order_date": pd.to_datetime(
+                [None if d is None else f"2024-01-01 {h:02d}:00"
+                 for d, h in zip(days, hours, strict=True)]
+            )
+            + pd.to_timedelta([0 if d is None else d for d in days], unit="D"),
+            "amount": np.asarray([np.nan if a is None else a for a in amounts], dtype="float64"),
+        }
+    )
+    with_order_id = draw(st.booleans())
+    if with_order_id:
+        lines["order_id"] = pd.Series(column(st.sampled_from(ORDER_POOL)), dtype=object)
+    columns = OrderColumns(order_id="order_id" if with_order_id else None)
+    options: dict[str, Any] = {
+        "returns": draw(st.sampled_from(["net", "drop"])),
+        "zero_amount": draw(st.sampled_from(["not_purchase", "purchase"])),
+    }
+    as_of_day = draw(st.one_of(st.none(), st.integers(0, 95)))
+    if as_of_day is not None:
+        options["as_of"] = (pd.Timestamp("2024-01-01") + pd.Timedelta(days=as_of_day)).date()
+    return lines, columns, options, draw(st.integers(0, 60))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=random_lines())
+def test_random_lines_match_pandas(case: Any) -> None:
+    lines, columns, options, window_days = case
+    connection = duckdb.connect()
+    try:
+        source = from_duckdb(connection.from_df(lines), columns, **options)
+        assert_engine_matches(source, lines, columns, window_days, **options)
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------
+# options and column kinds
+# ---------------------------------------------------------------------------
+
+
+def _shop_lines() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "who": [101, 101, 102, 102, 103, 103],
+            "when": ["2024-01-02 10:00", "2024-01-02 10:00", "2024-01-05", "2024-01-09",
+                     "not a date", "2024-01-09"],
+            "qty": [2, 1, 3, -1, 1, 4],
+            "price": [5.0, 2.5, 4.0, 4.0, 9.0, 1.5],
+            "cost": [4.0, 2.0, np.nan, 3.0, 1.0, 1.0],
+            "status": ["done", "done", "done", "cancelled", "done", "done"],
+        }
+    )
+
+
+SHOP = OrderColumns(customer="who", date="when", quantity="qty", unit_price="price", cost="cost",
+                    status="status")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"valid_statuses": ["done"]}, {"valid_statuses": {"done"}, "returns": "drop"}],
+)
+def test_quantity_price_cost_status_and_text_dates(con: Any, options: dict[str, Any]) -> None:
+    lines = _shop_lines()
+    source = from_duckdb(con.from_df(lines), SHOP, **options)
+    assert_engine_matches(source, lines, SHOP, 7, **options)
+
+
+def test_missing_statuses_are_valid_only_when_none_is_listed(con: Any) -> None:
+    lines = _shop_lines().assign(status=["done", None, "done", None, "done", "cancelled"])
+    for allowed in (["done"], ["done", None]):
+        source = from_duckdb(con.from_df(lines), SHOP, valid_statuses=allowed)
+        assert_engine_matches(source, lines, SHOP, 7, valid_statuses=allowed)
+
+
+def test_text_amounts_are_parsed_as_numbers(con: Any) -> None:
+    lines = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "order_date": ["2024-01-01", "2024-01-02", "2024-01-03"],
+         "amount": ["10.5", "n/a", " 3"]}
+    )
+    assert_engine_matches(from_duckdb(con.from_df(lines)), lines, OrderColumns(), None)
+
+
+def test_date_and_timezone_aware_columns(con: Any) -> None:
+    stamps = pd.to_datetime(["2024-01-01 23:30", "2024-01-02 00:30", "2024-01-03 12:00"])
+    lines = pd.DataFrame({"customer_id": ["a", "a", "b"], "amount": [1.0, 2.0, 3.0]})
+    days = lines.assign(order_date=stamps.normalize())
+    con.execute("CREATE TABLE d AS SELECT customer_id, amount, CAST(order_date AS DATE) "
+                "AS order_date FROM days")
+    assert_engine_matches(from_duckdb(con.table("d")), days, OrderColumns(), 1)
+    # instants: calendar days in tz, as pandas does with tz=
+    aware = lines.assign(order_date=stamps.tz_localize("UTC"))
+    source = from_duckdb(con.from_df(aware), tz="Asia/Tokyo")
+    assert_engine_matches(source, aware, OrderColumns(), 1, tz="Asia/Tokyo")
+
+
+def test_returns_error_raises_from_the_engine(con: Any) -> None:
+    source = from_duckdb(con.from_df(tiny_lines()), FULL, returns="error")
+    with pytest.raises(DataQualityError, match=r"2 order lines have a negative amount \(smallest: "
+                                               r"-12.0\) and returns='error' forbids them"):
+        quiet(source.aggregate)
+
+
+def test_bad_rows_raise_with_the_pandas_text(con: Any) -> None:
+    lines = tiny_lines()
+    with pytest.raises(DataQualityError) as from_pandas:
+        prepare_orders(lines, FULL, on_bad_rows="raise")
+    source = from_duckdb(con.from_df(lines), FULL, on_bad_rows="raise")
+    with pytest.raises(DataQualityError) as from_engine:
+        source.aggregate()
+    assert str(from_engine.value) == str(from_pandas.value)
+
+
+def test_bad_rows_warn_with_the_pandas_text(con: Any) -> None:
+    lines = tiny_lines()
+    with pytest.warns(DataQualityWarning) as from_pandas:
+        prepare_orders(lines, FULL)
+    with pytest.warns(DataQualityWarning) as from_engine:
+        from_duckdb(con.from_df(lines), FULL).aggregate()
+    assert [str(w.message) for w in from_engine] == [str(w.message) for w in from_pandas]
+
+
+def test_sql_is_available_for_reading(con: Any) -> None:
+    source = from_duckdb(con.from_df(tiny_lines()), FULL)
+    text = source.sql(as_of="2024-02-15", window_days=30)
+    assert "GROUP BY customer_id, order_key" in text
+    assert "DATE '2024-02-15'" in text
+    assert "purchases_in_window" in text
+
+
+# ---------------------------------------------------------------------------
+# sources: queries, Parquet and CSV files, connection settings
+# ---------------------------------------------------------------------------
+
+
+def test_query_on_a_connection(con: Any) -> None:
+    lines = tiny_lines()
+    con.register("lines_view", lines)
+    source = from_duckdb("SELECT * FROM lines_view", FULL, connection=con, as_of="2024-02-15")
+    assert_engine_matches(source, lines, FULL, 30, as_of="2024-02-15")
+
+
+def test_parquet_glob_and_list(tmp_path: Path) -> None:
+    lines = tiny_lines()
+    lines.iloc[:6].to_parquet(tmp_path / "part-0.parquet")
+    lines.iloc[6:].to_parquet(tmp_path / "part-1.parquet")
+    lines.to_parquet(tmp_path / "select-all.pq")  # a path, though it reads like a query
+    engine = from_duckdb(str(tmp_path / "select-all.pq"), FULL, as_of="2024-02-15")
+    assert_engine_matches(engine, lines, FULL, 30, as_of="2024-02-15")
+    for source in (str(tmp_path / "part-*.parquet"), sorted(tmp_path.glob("*.parquet"))):
+        engine = from_duckdb(source, FULL, as_of="2024-02-15")
+        assert_engine_matches(engine, lines, FULL, 30, as_of="2024-02-15")
+
+
+def test_csv_ids_are_read_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "lines.csv"
+    pd.DataFrame(
+        {"customer_id": ["17850.0", "17850", "0042", "0042.0"], "order_id": ["1", "2", "3", "3"],
+         "order_date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-03"],
+         "amount": [1.0, 2.0, 3.0, 4.0]}
+    ).to_csv(path, index=False)
+    expected = rfm_table(read_orders(path, FULL))
+    got = rfm_table(from_duckdb(path, FULL))
+    assert got.index.tolist() == ["0042", "17850"]
+    assert_same_table(expected, got)
+
+
+def test_connection_settings_are_applied(tmp_path: Path, con: Any) -> None:
+    tiny_lines().to_parquet(tmp_path / "lines.parquet")
+    spill = tmp_path / "spill"
+    from_duckdb(tmp_path / "lines.parquet", FULL, connection=con, memory_limit="2GiB",
+                temp_directory=spill, threads=1)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 1
+    assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == str(spill)
+    assert "2.0 GiB" in con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+
+# ---------------------------------------------------------------------------
+# errors
+# ---------------------------------------------------------------------------
+
+
+def test_errors_name_the_problem(con: Any, tmp_path: Path) -> None:
+    relation = con.from_df(tiny_lines())
+    with pytest.raises(SchemaError, match=r"Column 'customer' .* Did you mean 'customer_id'\?"):
+        from_duckdb(relation, OrderColumns(customer="customer"))
+    with pytest.raises(ValueError, match=r"'returns' parameter of from_duckdb must be one of"):
+        from_duckdb(relation, returns="keep")
+    with pytest.raises(TypeError, match=r"unexpected option\(s\) \['as_off'\]"):
+        from_duckdb(relation, as_off="2024-01-01")
+    with pytest.raises(ValueError, match=r"pass the relation's connection"):
+        from_duckdb(relation, memory_limit="1GB")
+    with pytest.raises(FileNotFoundError, match=r"No order file at"):
+        from_duckdb(tmp_path / "missing.parquet")
+    (tmp_path / "lines.json").write_text("[]")
+    with pytest.raises(SchemaError, match=r"Cannot tell the format"):
+        from_duckdb(tmp_path / "lines.json")
+    with pytest.raises(SchemaError, match=r"holds numbers \(integer\), not dates"):
+        numbers = con.sql("SELECT 'a' AS customer_id, 1 AS order_date, 1.0 AS amount")
+        from_duckdb(numbers).aggregate()
+    source = from_duckdb(relation, FULL, as_of="2024-01-10")
+    with pytest.raises(ValueError, match=r"as_of=2024-02-01 is after the date this source"):
+        quiet(source.aggregate, as_of="2024-02-01")
+    with pytest.raises(ValueError, match=r"'window_days' parameter must be a whole number"):
+        source.aggregate(window_days=-1)
+    with pytest.raises(TypeError, match=r"from_spark expects a pyspark.sql.DataFrame"):
+        from_spark(tiny_lines())
+    with pytest.raises(TypeError, match=r"engine_aggregates expects an EngineSource"):
+        engine_aggregates(tiny_lines())  # type: ignore[arg-type]
+
+
+def test_structural_errors_match_pandas(con: Any) -> None:
+    empty = con.sql("SELECT 'a' AS customer_id, TIMESTAMP '2024-01-01' AS order_date, "
+                    "1.0 AS amount WHERE FALSE")
+    with pytest.raises(SchemaError, match=r"The order table is empty \(0 rows\)"):
+        from_duckdb(empty).aggregate()
+    later = from_duckdb(con.from_df(tiny_lines()), FULL, as_of="2023-01-01")
+    with pytest.raises(SchemaError, match=r"No valid order row remains: all 12 rows were dropped"):
+        quiet(later.aggregate)
+    no_dates = con.sql("SELECT 'a' AS customer_id, 'soon' AS order_date, 1.0 AS amount")
+    with pytest.raises(SchemaError, match=r"Column 'order_date' holds no readable date"):
+        from_duckdb(no_dates).aggregate()
+
+
+# ---------------------------------------------------------------------------
+# the real data set
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_orders() -> Any:
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data not found at {REAL_DATA}")
+    return quiet(read_orders, REAL_DATA, REAL_COLUMNS)
+
+
+def test_real_data_through_duckdb_matches_pandas(real_orders: Any) -> None:
+    rules = LifecycleRules()
+    source = from_duckdb(REAL_DATA, REAL_COLUMNS)
+    result = quiet(source.aggregate, window_days=rules.window_days)
+    assert_same_quality(real_orders.quality, result.quality)
+    assert result.quality.customers == 4372  # the data set's documented customer count
+    aggregates = result.aggregates
+    assert_same_table(rfm_table(real_orders), rfm_from_aggregates(aggregates))
+    assert_same_table(btyd_summary(real_orders), btyd_from_aggregates(aggregates))
+    pd.testing.assert_frame_equal(
+        lifecycle_labels(real_orders, rules=rules),
+        lifecycle_from_aggregates(aggregates, rules=rules),
+    )
