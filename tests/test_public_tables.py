@@ -58,7 +58,13 @@ def tables(orders, customers):
 def test_every_returned_table_writes_to_parquet_with_its_attrs(orders, customers):
     for name, table in tables(orders, customers):
         buffer = io.BytesIO()
-        table.to_parquet(buffer)  # pandas writes attrs as JSON: they must be plain values
+        if name == "cohort_retention":
+            # periods since acquisition are integer column names beside "cohort_size":
+            # Parquet stores the names as text, and pandas says so
+            with pytest.warns(UserWarning, match="column names of mixed type"):
+                table.to_parquet(buffer)
+        else:
+            table.to_parquet(buffer)  # pandas writes attrs as JSON: they must be plain values
         back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
         assert back.attrs == table.attrs, name
         if "as_of" in table.attrs:
