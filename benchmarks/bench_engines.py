@@ -122,7 +122,7 @@ def measure(directory: Path, memory_limit: str, threads: int) -> dict[str, objec
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["wall_seconds"] = wall
-    figures["peak_rss_mb"] = max(peak_kib, before) / 1024
+    figures["peak_rss_mb"] = max(peak_kib, before) / 1024  # ru_maxrss is KiB: MiB
     shutil.rmtree(spill, ignore_errors=True)
     return figures
 
@@ -197,7 +197,7 @@ def main() -> None:
             header,
             "",
             "| order lines | Parquet files | customers | orders | DuckDB aggregate + rfm table, s "
-            "| process wall, s | peak RSS, MB |",
+            "| process wall, s | peak RSS, MiB |",
             "|---:|---:|---:|---:|---:|---:|---:|",
             f"| {row} |",
             "",

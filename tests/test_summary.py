@@ -187,3 +187,12 @@ def test_shuffling_and_renaming_change_nothing_and_totals_reconcile(rows, seed):
         orders.quality.amount_used, abs=1e-6)
     assert (table["purchase_days"] <= table["frequency"]).all()
     assert (table["recency_days"] + table["active_span_days"] == table["tenure_days"]).all()
+
+
+def test_customers_without_any_purchase_give_an_empty_table_of_the_right_dtypes():
+    zero = pd.DataFrame({"customer_id": ["a"], "order_date": ["2024-01-01"], "amount": [0.0]})
+    agg = customer_aggregates(zero)
+    assert len(agg) == 0
+    assert agg.dtypes[["monetary_total", "purchase_amount", "first_day_amount"]].tolist() == [
+        np.dtype("float64")] * 3
+    assert rfm_table(zero).dtypes["monetary_total"] == np.float64

@@ -7,12 +7,15 @@ only have to produce the same aggregates; everything downstream reads them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from rfm_loyalty.orders import Orders, as_orders
+
+if TYPE_CHECKING:
+    from rfm_loyalty.engines import EngineSource
 
 __all__ = [
     "AGGREGATE_COLUMNS",
@@ -51,7 +54,10 @@ WINDOW_COLUMNS: tuple[str, ...] = ("purchases_in_window", "purchases_before_wind
 
 
 def customer_aggregates(
-    orders: Orders | pd.DataFrame, *, as_of: Any = None, window_days: int | None = None
+    orders: Orders | pd.DataFrame | EngineSource,
+    *,
+    as_of: Any = None,
+    window_days: int | None = None,
 ) -> pd.DataFrame:
     """Aggregate orders per customer: the only step that reads every order.
 
@@ -107,7 +113,8 @@ def customer_aggregates(
 
     if is_engine_source(orders):  # lines held by DuckDB or Spark: aggregate there
         return engine_aggregates(orders, as_of=as_of, window_days=window_days)
-    prepared = as_orders(orders, as_of)
+    # (the engine check above is a TypeGuard, which does not narrow this branch)
+    prepared = as_orders(cast("Orders | pd.DataFrame", orders), as_of)
     if window_days is not None:
         _check_days("window_days", window_days)
     table = _aggregate_frame(prepared, window_days)
@@ -115,7 +122,7 @@ def customer_aggregates(
     return table
 
 
-def rfm_table(orders: Orders | pd.DataFrame, *, as_of: Any = None) -> pd.DataFrame:
+def rfm_table(orders: Orders | pd.DataFrame | EngineSource, *, as_of: Any = None) -> pd.DataFrame:
     """Return the customer table: recency, frequency and monetary value per customer.
 
     Parameters
@@ -193,7 +200,10 @@ def rfm_from_aggregates(aggregates: pd.DataFrame) -> pd.DataFrame:
 
 
 def btyd_summary(
-    orders: Orders | pd.DataFrame, *, as_of: Any = None, time_unit: Literal["D", "W"] = "D"
+    orders: Orders | pd.DataFrame | EngineSource,
+    *,
+    as_of: Any = None,
+    time_unit: Literal["D", "W"] = "D",
 ) -> pd.DataFrame:
     """Return the frequency / recency / T / monetary_value frame of customer-base models.
 
@@ -287,7 +297,8 @@ def _aggregate_frame(orders: Orders, window_days: int | None) -> pd.DataFrame:
     amount = frame["amount"].to_numpy(dtype="float64")
     purchase = frame["is_purchase"].to_numpy(dtype=bool)
 
-    monetary_total = np.bincount(codes, weights=amount, minlength=n)
+    # (np.bincount of an empty array with weights gives int64: force float64)
+    monetary_total = np.bincount(codes, weights=amount, minlength=n).astype(np.float64)
     p_codes = codes[purchase]
     p_day = day[purchase]
     p_amount = amount[purchase]
@@ -297,9 +308,11 @@ def _aggregate_frame(orders: Orders, window_days: int | None) -> pd.DataFrame:
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
     np.minimum.at(first, p_codes, p_day)
     np.maximum.at(last, p_codes, p_day)
-    purchase_amount = np.bincount(p_codes, weights=p_amount, minlength=n)
+    purchase_amount = np.bincount(p_codes, weights=p_amount, minlength=n).astype(np.float64)
     on_first_day = p_day == first[p_codes]
-    first_day_amount = np.bincount(p_codes, weights=p_amount * on_first_day, minlength=n)
+    first_day_amount = np.bincount(
+        p_codes, weights=p_amount * on_first_day, minlength=n
+    ).astype(np.float64)
     purchase_days = _distinct_days_per_customer(p_codes, p_day, n)
 
     columns: dict[str, Any] = {
