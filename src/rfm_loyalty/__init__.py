@@ -11,6 +11,7 @@ from rfm_loyalty.backtest import BacktestResult, backtest
 from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
+from rfm_loyalty.engines import EngineSource, from_duckdb, from_spark
 from rfm_loyalty.exceptions import (
     BinningWarning,
     DataQualityError,
@@ -66,6 +67,7 @@ __all__ = [
     "BinningWarning",
     "DataQualityError",
     "DataQualityWarning",
+    "EngineSource",
     "GammaGammaModel",
     "LifecycleRules",
     "MigrationResult",
@@ -93,6 +95,8 @@ __all__ = [
     "customer_flow",
     "customer_lifetime_value",
     "customer_profit",
+    "from_duckdb",
+    "from_spark",
     "lifecycle_from_aggregates",
     "lifecycle_labels",
     "lint_segments",
