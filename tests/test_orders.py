@@ -438,3 +438,12 @@ def test_arrow_backed_input_gives_the_same_orders():
     aware = data.assign(order_date=data["order_date"].dt.tz_localize("Asia/Shanghai"))
     aware_arrow = by_date(prepare_orders(aware.convert_dtypes(dtype_backend="pyarrow"), cols))
     assert aware_arrow["order_date"].tolist() == plain["order_date"].tolist()
+
+
+def test_the_warning_points_at_the_callers_line_through_read_orders(tmp_path):
+    path = tmp_path / "orders.csv"
+    lines(customer_id=["a", None], order_date=["2024-01-01"] * 2, amount=[1.0, 2.0]).to_csv(
+        path, index=False)
+    with pytest.warns(DataQualityWarning) as caught:
+        read_orders(path)
+    assert caught[0].filename == __file__

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from rfm_loyalty._ids import TEXT_DTYPE, factorize_runs, ids_as_text
 from rfm_loyalty._parse import missing_text, parse_dates, parse_numbers
+from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ DROP_REASONS: tuple[str, ...] = (
 )
 #: Reasons that mean the row itself is broken (the others are exclusions the
 #: caller asked for: a status filter, an as_of date, returns="drop").
-_BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
 
 
 class Ingest:
@@ -138,9 +138,13 @@ def format_counts(counts: Mapping[str, int]) -> str:
 
 
 def report_bad_rows(
-    dropped: Mapping[str, int], on_bad_rows: str, n: int, ingest: Ingest
+    dropped: Mapping[str, int], on_bad_rows: str, n: int
 ) -> None:
-    bad = {r: c for r, c in dropped.items() if r in _BAD_ROW_REASONS}
+    """Warn once with the counts of unusable rows, or raise (``on_bad_rows="raise"``).
+
+    Shared by pandas ingest and the engines, so that the texts are the same.
+    """
+    bad = {r: c for r, c in dropped.items() if r in BAD_ROW_REASONS}
     if not bad:
         return
     total = sum(bad.values())
@@ -154,7 +158,7 @@ def report_bad_rows(
         f"{counts} were dropped as unusable ({format_counts(bad)}). "
         "See Orders.quality for the full accounting."
     )
-    warnings.warn(message, DataQualityWarning, stacklevel=3)
+    warn_user(message, DataQualityWarning)
 
 
 def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:

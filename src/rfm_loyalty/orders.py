@@ -421,7 +421,7 @@ def prepare_orders(
         ingest.raise_on_negative(reasons)
 
     report_args = account(ingest, reasons, n)
-    report_bad_rows(report_args["dropped"], on_bad_rows, n, ingest)
+    report_bad_rows(report_args["dropped"], on_bad_rows, n)
 
     used = reasons == 0
     if not used.any():

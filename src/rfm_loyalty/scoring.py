@@ -25,8 +25,6 @@ Conventions (see ``docs/scoring.md``):
 from __future__ import annotations
 
 import difflib
-import sys
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +33,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
+from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import BinningWarning, SchemaError
 
 __all__ = ["SCORE_COLUMNS", "RFMScorer"]
@@ -411,23 +410,13 @@ def _warn_collapse(column: str, values: np.ndarray, bands: int, requested: int) 
     share = counts[top] / len(values)
     value = distinct[top]
     value_text = f"{value:g}"
-    # Point the warning at the caller's line, past our frames and scikit-learn's
-    # wrappers (fit_transform, Pipeline), so that filters and messages name user code.
-    frame = sys._getframe(1)
-    level = 2
-    while frame.f_back is not None and str(frame.f_globals.get("__name__", "")).startswith(
-        ("rfm_loyalty.", "sklearn.")
-    ):
-        frame = frame.f_back
-        level += 1
-    warnings.warn(
+    warn_user(
         f"Ties collapsed the {column!r} score bins: {share:.1%} of customers "
         f"({counts[top]} of {len(values)}) share the value {value_text}, so only "
         f"{bands} of the {requested} requested bins remain (n_bins_[{column!r}] == "
         f"{bands}; scores run 1..{bands}). Equal values always get equal scores; "
         "for business bands use method='fixed' with bins, or ask for fewer bins.",
         BinningWarning,
-        stacklevel=level,
     )
 
 

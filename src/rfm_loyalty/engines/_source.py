@@ -8,8 +8,6 @@ by ``customer_aggregates``.
 
 from __future__ import annotations
 
-import sys
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -17,13 +15,14 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest import format_counts, report_bad_rows
+from rfm_loyalty._parse import as_date
 from rfm_loyalty.engines import _sql
-from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
+from rfm_loyalty.exceptions import DataQualityError, SchemaError
 from rfm_loyalty.orders import DROP_REASONS, OrderColumns, QualityReport
 
 __all__ = ["EngineResult", "EngineSource", "Runner", "check_options"]
 
-_BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
 _CHOICES = {
     "returns": ("net", "drop", "error"),
     "zero_amount": ("not_purchase", "purchase"),
@@ -142,7 +141,7 @@ class EngineSource:
             self.runner.dialect,
             self.line_options(),
             self.runner.source_name(),
-            as_of=_to_date(as_of),
+            as_of=as_date(as_of, name="as_of"),
             used_reasons=self._used_reasons(),
             zero_is_purchase=self.zero_amount == "purchase",
             window_days=window_days,
@@ -203,7 +202,7 @@ class EngineSource:
         if as_of_ts is None or report_args["rows_used"] == 0:
             raise SchemaError(
                 f"No valid order row remains: all {report_args['rows_in']:,} rows were dropped "
-                f"({_format_counts(report_args['dropped'])}). Check the column mapping "
+                f"({format_counts(report_args['dropped'])}). Check the column mapping "
                 f"{self.columns.used()!r} and the as_of date."
             )
         table = self.runner.fetch(
@@ -230,7 +229,7 @@ class EngineSource:
     def _effective_as_of(self, as_of: Any) -> pd.Timestamp | None:
         if as_of is None:
             return self.as_of
-        wanted = _to_date(as_of)
+        wanted = as_date(as_of, name="as_of")
         if self.as_of is not None and wanted > self.as_of:
             raise ValueError(
                 f"as_of={wanted.date()} is after the date this source was prepared for "
@@ -275,7 +274,7 @@ class EngineSource:
             "amount_dropped": float(sum(dropped_amounts.values())),
             "dropped_amounts": dropped_amounts,
         }
-        _report_bad_rows(dropped, self.on_bad_rows, n)
+        report_bad_rows(dropped, self.on_bad_rows, n)
         return args
 
 
@@ -324,53 +323,6 @@ def _assemble(
     return EngineResult(aggregates=frame, quality=quality)
 
 
-def _report_bad_rows(dropped: Mapping[str, int], on_bad_rows: str, n: int) -> None:
-    # same texts as prepare_orders (tests compare them)
-    bad = {r: c for r, c in dropped.items() if r in _BAD_ROW_REASONS}
-    if not bad:
-        return
-    counts = f"{sum(bad.values()):,} of {n:,} order rows"
-    if on_bad_rows == "raise":
-        raise DataQualityError(
-            f"{counts} are unusable ({_format_counts(bad)}). Fix them, or pass "
-            "on_bad_rows='warn' to drop them and count them in Orders.quality."
-        )
-    warnings.warn(
-        f"{counts} were dropped as unusable ({_format_counts(bad)}). "
-        "See Orders.quality for the full accounting.",
-        DataQualityWarning,
-        stacklevel=_caller_level(),
-    )
-
-
-def _caller_level() -> int:
-    """Stack level of the first caller outside rfm_loyalty (the user's line)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
-        "rfm_loyalty."
-    ):
-        frame = frame.f_back
-        level += 1
-    return level
-
-
-def _format_counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
-
-
-def _to_date(value: Any, name: str = "as_of") -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
-
-
 def _check_window(window_days: Any) -> None:
     if (
         isinstance(window_days, bool)
@@ -415,7 +367,7 @@ def check_options(
             )
         out[name] = value
     as_of = options.get("as_of")
-    out["as_of"] = None if as_of is None else _to_date(as_of)
+    out["as_of"] = None if as_of is None else as_date(as_of, name="as_of")
     statuses = options.get("valid_statuses")
     if statuses is not None:
         if cols.status is None:
