@@ -176,7 +176,8 @@ def test_bad_parameters_raise(kwargs, match):
 
 
 def test_bad_data_type_raises():
-    with pytest.raises(TypeError, match=r"DataFrame, a file path or prepared Orders. Got list"):
+    with pytest.raises(TypeError, match=r"DataFrame, a file path, prepared Orders or an engine "
+                       r"source .*Got list"):
         analyze([1, 2, 3])
 
 
@@ -312,3 +313,181 @@ def test_status_filter_is_applied_and_recorded():
     assert result.quality.dropped["invalid_status"] == 1
     assert result.params["valid_statuses"] == ["paid"]
     assert result.params["columns"]["status"] == "state"
+
+
+# --------------------------------------------------------------------------- #
+# engine sources (issue 8): aggregated once in DuckDB, the rest from the aggregates
+# --------------------------------------------------------------------------- #
+_SAMPLE_COLUMNS = OrderColumns(order_id="order_id", cost="cost")
+# everything of the customer table that needs only the per-customer aggregates
+_AGGREGATE_COLUMNS = [
+    "first_purchase", "last_purchase", "recency_days", "tenure_days", "active_span_days",
+    "frequency", "purchase_days", "monetary_total", "monetary_mean", "r_score", "f_score",
+    "m_score", "rfm_code", "rfm_score", "segment", "lifecycle", "lifecycle_zh", "action",
+    "action_zh", "lifecycle_rule", "purchases_in_window", "purchases_before_window", "churned",
+]
+
+
+@pytest.fixture(scope="module")
+def sample_parquet(tmp_path_factory) -> str:
+    pytest.importorskip("duckdb", reason="the DuckDB engine needs duckdb (extra [duckdb])")
+    path = tmp_path_factory.mktemp("engine") / "sample.parquet"
+    load_sample_orders().to_parquet(path)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def engine_sample(sample_parquet) -> Analysis:
+    from rfm_loyalty.engines import from_duckdb
+
+    return _quiet(analyze, from_duckdb(sample_parquet, columns=_SAMPLE_COLUMNS), models=True)
+
+
+@pytest.fixture(scope="module")
+def frame_sample() -> Analysis:
+    return _quiet(analyze, load_sample_orders(), _SAMPLE_COLUMNS, models=True)
+
+
+def test_duckdb_source_gives_the_customer_table_of_the_dataframe(engine_sample, frame_sample):
+    engine, frame = engine_sample.customers, frame_sample.customers
+    # same columns (the gaps NaN) except the cost column's profit, which the engine lacks
+    assert list(engine.columns) == [c for c in frame.columns if c not in ("profit", "tier")]
+    pd.testing.assert_frame_equal(engine[_AGGREGATE_COLUMNS], frame[_AGGREGATE_COLUMNS])
+    assert engine["churned"].sum() == (frame["recency_days"] > 360).sum() > 0
+    # models fitted on btyd_from_aggregates: the same data, so the same fit
+    pd.testing.assert_frame_equal(engine_sample.models.data, frame_sample.models.data)
+    cols = ["p_alive", "expected_purchases", "clv"]
+    pd.testing.assert_frame_equal(engine[cols], frame[cols], rtol=1e-6)
+    # order-level columns are documented NaN
+    assert engine[["median_gap_days", "silence_in_gaps"]].isna().all().all()
+    assert frame["median_gap_days"].notna().any()
+
+
+def test_duckdb_source_summary_tables_quality_and_params(engine_sample, frame_sample,
+                                                        sample_parquet):
+    from rfm_loyalty.engines import from_duckdb
+
+    e, f = engine_sample, frame_sample
+    no_profit = ["profit", "profit_share"]
+    pd.testing.assert_frame_equal(e.segments, f.segments.drop(columns=no_profit))
+    pd.testing.assert_frame_equal(e.lifecycle, f.lifecycle.drop(columns=no_profit))
+    pd.testing.assert_frame_equal(e.pareto.curve, f.pareto.curve)
+    for name in ("rows_in", "rows_used", "orders", "customers", "purchases", "as_of", "dropped"):
+        assert getattr(e.quality, name) == getattr(f.quality, name), name
+    for name in ("amount_in", "amount_used"):  # summed in another order: rounding only
+        assert getattr(e.quality, name) == pytest.approx(getattr(f.quality, name), rel=1e-12)
+    assert e.as_of == f.as_of == pd.Timestamp("2024-12-31")
+    assert dict(e.params) == dict(f.params)
+    assert (e.input.source, e.input.sha256_of, e.input.rows) == ("duckdb engine",
+                                                                 "customer_aggregates", 9974)
+    # the hash of what the analysis read, the aggregates: reproducible, and it
+    # changes with the data (here: an earlier as_of)
+    source = from_duckdb(sample_parquet, columns=_SAMPLE_COLUMNS)
+    assert _quiet(analyze, source).input.sha256 == e.input.sha256
+    assert _quiet(analyze, source, as_of="2024-12-30").input.sha256 != e.input.sha256
+    assert f.order_level_note == "" and "duckdb engine" in e.order_level_note
+    # order-level tables: their columns, no row
+    assert e.churn.empty and list(e.churn.columns) == list(f.churn.columns)
+    assert e.flow.empty and list(e.flow.columns) == list(f.flow.columns)
+    assert e.retention.empty and list(e.retention.columns) == ["cohort_size"]
+    assert e.profitability is None and "cost column is not aggregated" in e.profitability_note
+
+
+def test_duckdb_source_views_export_and_report(engine_sample, tmp_path):
+    from rfm_loyalty._schemas import SCHEMAS
+    from rfm_loyalty.export import read_export
+
+    text = str(engine_sample)
+    assert "Order-level parts: The orders were aggregated" in text
+    assert "Order-level parts" in engine_sample._repr_html_()
+    written = engine_sample.export(tmp_path / "csv", format=["csv", "parquet", "json", "xlsx"])
+    names = {p.name for p in written}
+    assert {"churn.csv", "retention.parquet", "flow.json", "customers.xlsx"} <= names
+    for fmt in ("csv", "parquet", "json", "xlsx"):  # absent parts: their columns, no row
+        for table in ("churn", "flow", "retention"):
+            back = read_export(tmp_path / "csv", table, format=fmt)
+            assert len(back) == 0 and list(back.columns) == [c.name for c in
+                                                             SCHEMAS[table].columns], (fmt, table)
+    customers = read_export(tmp_path / "csv", "customers")
+    assert len(customers) == 1000
+    assert list(customers["churned"]) == list(engine_sample.customers["churned"])
+    assert customers["median_gap_days"].isna().all()
+    meta = json.loads((tmp_path / "csv" / "metadata.json").read_text())
+    assert meta["tables"]["churn"]["rows"] == 0
+    assert meta["input"]["source"] == "duckdb engine"
+    html = engine_sample.report(tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "need every order are empty" in html
+    assert "churned after more than 360 days" in html
+    tables = engine_sample.to_sql(f"sqlite:///{tmp_path / 'rfm.db'}")
+    assert "rfm_churn" in tables and "rfm_customers" in tables
+
+
+def test_duckdb_source_margin_profit(sample_parquet):
+    from rfm_loyalty.engines import from_duckdb
+
+    source = from_duckdb(sample_parquet, columns=OrderColumns(order_id="order_id"))
+    result = _quiet(analyze, source, margin=0.4, cost_per_customer=2.0)
+    expected = 0.4 * result.customers["monetary_total"] - 2.0
+    pd.testing.assert_series_equal(result.customers["profit"], expected, check_names=False)
+    assert result.profitability is not None and result.profitability_note == ""
+    assert "profit" in result.segments.columns
+
+
+def test_duckdb_source_on_tiny_lines_by_hand():
+    duckdb = pytest.importorskip("duckdb")
+    from rfm_loyalty.engines import from_duckdb
+
+    con = duckdb.connect()
+    con.register("tiny", TINY)
+    result = _quiet(analyze, from_duckdb(con.sql("SELECT * FROM tiny")), as_of="2024-06-30",
+                    n_bins=2, churn_days=100)
+    c = result.customers
+    # d's purchase and return net to 0 and it has a purchase 426 days ago
+    assert list(c.index) == ["a", "b", "c", "d"]
+    assert list(c["recency_days"]) == [10, 5, 121, 426]
+    assert list(c["churned"]) == [False, False, True, True]
+    assert list(c["lifecycle"].astype(str)) == ["new", "returning", "high_recovery", "lost"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"cost_per_order": 5.0}, r"cost_per_order=5.0 with an engine source .*needs every "
+                                  r"order.* Pass cost_per_order=0.0"),
+        ({"margin": 0.3}, r"margin=0.3 but the engine source names a cost column"),
+        ({"returns": "drop"}, r"returns='drop' with an engine source.*from_duckdb"),
+        ({"columns": OrderColumns()}, r"columns=OrderColumns\(.*with an engine source"),
+        ({"valid_statuses": ["paid"]}, r"valid_statuses=\['paid'\] with an engine source"),
+        ({"cost_per_customer": 1.0}, r"cost_per_customer=1.0 with an engine source but "
+                                     r"margin=None"),
+        ({"churn_days": 0}, r"'churn_days' parameter of analyze must be >= 1"),
+    ],
+)
+def test_engine_source_errors(sample_parquet, kwargs, match):
+    from rfm_loyalty.engines import from_duckdb
+
+    source = from_duckdb(sample_parquet, columns=_SAMPLE_COLUMNS)
+    with pytest.raises(ValueError, match=match):
+        _quiet(analyze, source, **kwargs)
+
+
+def test_engine_source_bad_margin(sample_parquet):
+    from rfm_loyalty.engines import from_duckdb
+
+    source = from_duckdb(sample_parquet, columns=OrderColumns(order_id="order_id"))
+    with pytest.raises(ValueError, match=r"'margin' parameter of analyze must be a fraction "
+                                         r"in \(0, 1\].*Got 1.5"):
+        _quiet(analyze, source, margin=1.5)
+
+
+def test_engine_source_options_are_refused_before_the_engine_runs():
+    duckdb = pytest.importorskip("duckdb")
+    from rfm_loyalty.engines import from_duckdb
+
+    # an empty input: running the engine would raise SchemaError("... empty ...")
+    empty = duckdb.connect().sql(
+        "SELECT 'a' AS customer_id, DATE '2024-01-01' AS order_date, 1.0 AS amount LIMIT 0")
+    with pytest.raises(ValueError, match=r"cost_per_order=2.0 with an engine source"):
+        analyze(from_duckdb(empty), cost_per_order=2.0)
+    with pytest.raises(ValueError, match=r"'churn_days' parameter of analyze must be >= 1"):
+        analyze(from_duckdb(empty), churn_days=0)

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ import pandas as pd
 from rfm_loyalty.lifecycle import LifecycleRules
 from rfm_loyalty.orders import OrderColumns, Orders, prepare_orders, read_orders
 from rfm_loyalty.segments import Segment
+
+if TYPE_CHECKING:
+    from rfm_loyalty.engines import EngineSource
 
 
 @dataclass(frozen=True)
@@ -32,16 +35,23 @@ class InputInfo:
     Attributes
     ----------
     source : str
-        The file path, or ``"DataFrame"`` / ``"Orders"`` for in-memory input.
+        The file path, ``"DataFrame"`` / ``"Orders"`` for in-memory input, or
+        ``"duckdb engine"`` / ``"spark engine"`` for an engine source.
     sha256 : str
         SHA-256 (hex) of the file's bytes for a path; for a DataFrame, of its
         canonical serialisation (column names, row count and
         ``pandas.util.hash_pandas_object`` of every column and of the index);
-        for ``Orders``, the same over ``Orders.frame``.
+        for ``Orders``, the same over ``Orders.frame``; for an engine source,
+        the same over the per-customer aggregates the engine returned, amounts
+        rounded to 6 decimals (the lines never leave the engine; the
+        aggregates are all the analysis read, and a parallel engine's float
+        sums may differ in their last bits between runs).
     sha256_of : str
-        ``"file"``, ``"DataFrame"`` or ``"Orders.frame"``: what was hashed.
+        ``"file"``, ``"DataFrame"``, ``"Orders.frame"`` or
+        ``"customer_aggregates"``: what was hashed.
     rows : int
-        Rows of the input (order lines; orders for ``Orders``).
+        Rows of the input (order lines; orders for ``Orders``; lines counted
+        by the engine for an engine source).
     """
 
     source: str
@@ -71,9 +81,43 @@ def read_input(
         info = InputInfo(str(path), file_sha256(path), "file", orders.quality.rows_in)
         return orders, info, cols
     raise TypeError(
-        "analyze expects order lines as a pandas DataFrame, a file path or prepared Orders. "
+        "analyze expects order lines as a pandas DataFrame, a file path, prepared Orders or "
+        "an engine source (rfm_loyalty.engines.from_duckdb / from_spark). "
         f"Got {type(data).__name__} instead."
     )
+
+
+def engine_input_info(source: EngineSource, aggregates: pd.DataFrame, rows: int) -> InputInfo:
+    """Return the provenance of an engine source: its engine and the hash of its aggregates."""
+    # A parallel engine adds floats in a varying order, so the sums can differ
+    # in their last bits between runs; rounding keeps the hash reproducible.
+    rounded = aggregates.copy()
+    for name in rounded.columns:
+        if rounded[name].dtype == np.float64:
+            rounded[name] = rounded[name].round(6)
+    return InputInfo(f"{source.engine} engine", frame_sha256(rounded), "customer_aggregates",
+                     rows)
+
+
+def check_engine_arguments(
+    columns: OrderColumns | None, returns: str, valid_statuses: Iterable[Any] | None
+) -> None:
+    """Refuse ``analyze`` options that an engine source carries itself."""
+    given = [
+        f"{name}={value!r}"
+        for name, value, default in (
+            ("columns", columns, None), ("returns", returns, "net"),
+            ("valid_statuses", valid_statuses, None),
+        )
+        if value != default
+    ]
+    if given:
+        raise ValueError(
+            f"analyze got {', '.join(given)} with an engine source: the columns and the "
+            "prepare_orders options of an engine source are set when it is made. Pass them to "
+            "from_duckdb(...) / from_spark(...) (e.g. from_duckdb(lines, columns=..., "
+            "returns='drop')) and leave them unset in analyze."
+        )
 
 
 def _canonical_columns(data: pd.DataFrame) -> OrderColumns:
@@ -152,7 +196,7 @@ def _json_value(value: Any) -> Any:
 
 
 def call_params(
-    cols: OrderColumns | None, orders: Orders, *, segments: str | Sequence[Segment],
+    cols: OrderColumns | None, as_of: pd.Timestamp, *, segments: str | Sequence[Segment],
     rules: LifecycleRules, valid_statuses: Iterable[Any] | None, as_of_given: bool,
     **scalars: Any,
 ) -> dict[str, Any]:
@@ -166,7 +210,7 @@ def call_params(
                 rule[dim] = list(rule[dim])
     return {
         "columns": dataclasses.asdict(cols) if cols is not None else None,
-        "as_of": str(orders.as_of.date()),
+        "as_of": str(as_of.date()),
         "as_of_source": "given" if as_of_given else "last order date",
         **{name: _json_value(value) for name, value in scalars.items()},
         "segments": segment_param,

@@ -8,13 +8,16 @@ segments, lifecycle, concentration) and shapes its output for the
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._schemas import SCHEMAS
 from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, customer_lifetime_value
 from rfm_loyalty.concentration import concentration_by
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning
@@ -22,7 +25,15 @@ from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules
 from rfm_loyalty.orders import Orders
 from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
 from rfm_loyalty.segments import SEGMENT_PRESETS, Segment, segment_summary
-from rfm_loyalty.summary import btyd_summary
+
+#: Why an analysis of an engine source has no order-level tables (``Analysis.order_level_note``).
+ENGINE_ORDER_LEVEL_NOTE = (
+    "The orders were aggregated per customer inside the {engine} engine, so the parts that "
+    "need every order are empty: churn (churn_summary per segment), retention (cohort "
+    "retention), flow (customer flow) and the customers' median_gap_days and "
+    "silence_in_gaps (NaN). The churned flag (recency_days > churn_days) is computed. For "
+    "those tables, analyze a sample or a pre-filtered extract of the orders with pandas."
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,15 +93,111 @@ def profit_and_note(
     return profitability(profit), "", profit
 
 
+def check_engine_profit(
+    *, has_cost_column: bool, margin: float | None, cost_per_order: float,
+    cost_per_customer: float,
+) -> tuple[float, float] | None:
+    """Refuse profit options an engine source cannot serve; return (margin, cost) or None.
+
+    Called before the engine runs, so a wrong option fails before a long scan.
+    """
+    if cost_per_order:
+        raise ValueError(
+            f"analyze got cost_per_order={cost_per_order!r} with an engine source (from_duckdb/"
+            "from_spark): a cost per order needs every order, but the engine returns only "
+            "per-customer aggregates. Pass cost_per_order=0.0 (and use cost_per_customer and "
+            "margin=), or analyze the orders as a pandas DataFrame."
+        )
+    if margin is not None and has_cost_column:
+        raise ValueError(
+            f"analyze got margin={margin!r} but the engine source names a cost column; profit "
+            "would be defined twice (as for a DataFrame). Make the source without "
+            "OrderColumns(cost=...) to use the margin."
+        )
+    if margin is None:
+        if cost_per_customer:
+            raise ValueError(
+                f"analyze got cost_per_customer={cost_per_customer!r} with an engine source but "
+                "margin=None: profit from engine aggregates needs margin= (e.g. margin=0.3)."
+            )
+        return None
+    return (_engine_fraction(margin, "margin"),
+            _engine_fraction(cost_per_customer, "cost_per_customer", upper=math.inf))
+
+
+def engine_profit_and_note(
+    aggregates: pd.DataFrame, *, has_cost_column: bool, margin: float | None,
+    cost_per_order: float, cost_per_customer: float,
+) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
+    """``profit_and_note`` for an engine source: margin-only profit from ``monetary_total``.
+
+    The engine aggregates carry no cost sum and no order count per customer
+    that includes return-only orders, so only ``margin * monetary_total -
+    cost_per_customer`` can be computed, over the customers with a purchase.
+    """
+    checked = check_engine_profit(
+        has_cost_column=has_cost_column, margin=margin, cost_per_order=cost_per_order,
+        cost_per_customer=cost_per_customer,
+    )
+    if checked is None:
+        why = (
+            "its cost column is not aggregated by the engine"
+            if has_cost_column else "margin=None"
+        )
+        note = (
+            f"No profitability: the orders were aggregated in an engine and {why}. Pass margin= "
+            "(e.g. margin=0.3) for margin x monetary_total - cost_per_customer, or analyze the "
+            "orders as a pandas DataFrame to use their cost column."
+        )
+        return None, note, None
+    rate, per_customer = checked
+    profit = (rate * aggregates["monetary_total"].astype("float64") - per_customer).rename(
+        "profit"
+    )
+    return profitability(profit), "", profit
+
+
+def _engine_fraction(value: Any, name: str, *, upper: float = 1.0) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+    number = float(value) if ok else math.nan
+    low_ok = number > 0 if upper == 1.0 else number >= 0
+    if not (math.isfinite(number) and low_ok and number <= upper):
+        wanted = "a fraction in (0, 1], e.g. 0.3" if upper == 1.0 else "a finite amount >= 0"
+        raise ValueError(f"The {name!r} parameter of analyze must be {wanted}. Got {value!r}.")
+    return number
+
+
+def empty_table(name: str, index: str) -> pd.DataFrame:
+    """Return an empty ``Analysis`` table shaped like the exported table ``name``.
+
+    The columns and dtypes are those of the export schema, the column
+    ``index`` becomes the (empty) index, as the order-level modules return it.
+    """
+    dtypes = {"text": "object", "datetime": "datetime64[ns]"}
+    columns = {
+        c.name: pd.Series([], dtype=dtypes.get(c.dtype, c.dtype))
+        for c in SCHEMAS[name].columns
+    }
+    return pd.DataFrame(columns).set_index(index)
+
+
+def empty_retention() -> pd.DataFrame:
+    """Return an empty retention matrix: no cohort, only the ``cohort_size`` column."""
+    return pd.DataFrame(
+        {"cohort_size": pd.Series([], dtype="int64")}, index=pd.Index([], name="cohort")
+    )
+
+
 def fit_models(
-    orders: Orders, horizon_months: int, discount_rate_monthly: float
+    summary: pd.DataFrame, horizon_months: int, discount_rate_monthly: float
 ) -> tuple[ModelResults, pd.DataFrame] | None:
-    """Fit BG/NBD and Gamma-Gamma; return them and the per-customer predictions.
+    """Fit BG/NBD and Gamma-Gamma on a ``btyd_summary`` frame (days); return them and predictions.
 
     None (with a ModelWarning pointing at the caller of ``analyze``) when
     BG/NBD cannot be fitted.
     """
-    summary = btyd_summary(orders)
     try:
         bgnbd = BetaGeoModel(time_unit="D").fit(summary)
     except ModelFitError as exc:

@@ -139,7 +139,9 @@ def export_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     3  revenue_total   75.0
 
     ``whale``, ``tiers`` and the profit columns need a cost input (``margin=`` or
-    a cost column), ``model_parameters`` needs ``models=True``.
+    a cost column), ``model_parameters`` needs ``models=True``. For an engine
+    source (``Analysis.order_level_note``) ``churn``, ``retention`` and
+    ``flow`` are written with their columns and no row.
     """
     a = analysis
     raw: dict[str, pd.DataFrame] = {
@@ -164,6 +166,9 @@ def export_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
 
 
 def _retention_long(matrix: pd.DataFrame) -> pd.DataFrame:
+    if matrix.empty:  # an engine source has no cohorts: the schema's columns, no row
+        return pd.DataFrame({name: [] for name in ("cohort", "cohort_size", "period",
+                                                   "retention")})
     sizes = matrix["cohort_size"]
     cells = matrix.drop(columns=["cohort_size"])
     cells.columns = [int(c) for c in cells.columns]

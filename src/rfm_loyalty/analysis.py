@@ -23,24 +23,42 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._analysis_input import InputInfo, call_params, read_input
+from rfm_loyalty._analysis_input import (
+    InputInfo,
+    call_params,
+    check_engine_arguments,
+    engine_input_info,
+    read_input,
+)
 from rfm_loyalty._analysis_input import file_sha256 as file_sha256  # re-exported
 from rfm_loyalty._analysis_input import frame_sha256 as frame_sha256  # re-exported
 from rfm_loyalty._analysis_parts import (
+    ENGINE_ORDER_LEVEL_NOTE,
     ModelResults,
+    check_engine_profit,
+    empty_retention,
+    empty_table,
+    engine_profit_and_note,
     fit_models,
     profit_and_note,
     summarise_lifecycle,
     summarise_segments,
 )
-from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
+from rfm_loyalty.churn import (
+    _check_days,
+    churn_summary,
+    churn_table,
+    cohort_retention,
+    customer_flow,
+)
 from rfm_loyalty.concentration import ParetoResult, pareto
-from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_labels
+from rfm_loyalty.engines import EngineSource, is_engine_source
+from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates
 from rfm_loyalty.orders import OrderColumns, Orders, QualityReport
 from rfm_loyalty.profitability import ProfitabilityResult
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import Segment, assign_segments
-from rfm_loyalty.summary import rfm_table
+from rfm_loyalty.summary import btyd_from_aggregates, customer_aggregates, rfm_from_aggregates
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -90,6 +108,11 @@ class Analysis:
     scorer : RFMScorer
         The fitted scorer; ``scorer.bin_edges_`` scores other tables on the
         same scale.
+    order_level_note : str
+        Empty, or why the parts that need every order are empty: for an
+        engine source (``from_duckdb``, ``from_spark``) ``churn``,
+        ``retention`` and ``flow`` have their columns but no row and the
+        customers' ``median_gap_days`` and ``silence_in_gaps`` are NaN.
     """
 
     customers: pd.DataFrame
@@ -107,6 +130,7 @@ class Analysis:
     params: Mapping[str, Any]
     input: InputInfo
     scorer: RFMScorer = field(repr=False)
+    order_level_note: str = ""
 
     # ------------------------------------------------------------ views
     def __str__(self) -> str:
@@ -225,7 +249,7 @@ class Analysis:
 # analyze
 # --------------------------------------------------------------------------- #
 def analyze(
-    data: pd.DataFrame | Orders | str | os.PathLike[str],
+    data: pd.DataFrame | Orders | EngineSource | str | os.PathLike[str],
     columns: OrderColumns | None = None,
     *,
     as_of: Any = None,
@@ -247,15 +271,21 @@ def analyze(
 
     Parameters
     ----------
-    data : pandas.DataFrame, Orders or path
+    data : pandas.DataFrame, Orders, EngineSource or path
         Order lines as a DataFrame, a ``.csv``/``.csv.gz``/``.parquet`` file
-        (read with :func:`~rfm_loyalty.orders.read_orders`), or prepared
-        :class:`~rfm_loyalty.orders.Orders`. Never modified.
+        (read with :func:`~rfm_loyalty.orders.read_orders`), prepared
+        :class:`~rfm_loyalty.orders.Orders`, or lines held by an engine
+        (:func:`~rfm_loyalty.engines.from_duckdb`,
+        :func:`~rfm_loyalty.engines.from_spark`). Never modified. An engine
+        source is aggregated per customer once, inside the engine (window:
+        ``lifecycle.window_days``); the parts that need every order are then
+        empty, ``Analysis.order_level_note`` says which (see Notes).
     columns : OrderColumns, optional
         Column names of ``data``. Default for a DataFrame: the canonical names
         (``customer_id``, ``order_date``, ``amount``) plus ``order_id``,
         ``cost`` and ``status`` when such columns exist; for a file:
-        ``OrderColumns()``. Ignored for ``Orders``.
+        ``OrderColumns()``. Ignored for ``Orders``; must stay None for an
+        engine source (its columns are given to ``from_duckdb``/``from_spark``).
     as_of : date-like, optional
         Analysis date; default the last order date. Stored in the result.
     n_bins : int, default 5
@@ -282,9 +312,11 @@ def analyze(
     discount_rate_monthly : float, default 0.01
         Monthly discount rate of the CLV.
     returns : {"net", "drop", "error"}, default "net"
-        Returns policy of :func:`~rfm_loyalty.orders.prepare_orders`.
+        Returns policy of :func:`~rfm_loyalty.orders.prepare_orders`. For an
+        engine source leave the default: the source carries its own.
     valid_statuses : iterable, optional
-        Only these order statuses count (needs a status column).
+        Only these order statuses count (needs a status column). For an
+        engine source leave None: the source carries its own.
 
     Returns
     -------
@@ -302,7 +334,8 @@ def analyze(
           ``action_zh``, ``lifecycle_rule`` (category), ``purchases_in_window``,
           ``purchases_before_window`` (int64): :func:`lifecycle_labels`.
         - ``churned`` (bool), ``median_gap_days``, ``silence_in_gaps``
-          (float64): :func:`churn_table`.
+          (float64): :func:`churn_table` (engine source: ``churned`` is
+          ``recency_days > churn_days``, the two gap columns are NaN).
         - with a cost input: ``profit`` (float64), ``tier`` (ordered category).
         - with ``models=True``: ``p_alive``, ``expected_purchases``, ``clv``
           (float64).
@@ -316,9 +349,28 @@ def analyze(
     Raises
     ------
     SchemaError, DataQualityError
-        From reading and preparing the orders.
+        From reading and preparing the orders (or from the engine).
     ValueError
-        An invalid parameter, or cost-to-serve without a cost input.
+        An invalid parameter, or cost-to-serve without a cost input; for an
+        engine source also ``columns``, ``returns`` or ``valid_statuses``
+        given to ``analyze``, ``cost_per_order > 0`` (it needs every order),
+        or ``margin`` with a source that names a cost column.
+
+    Notes
+    -----
+    With an engine source, computed from the per-customer aggregates: the
+    RFM columns, scores, segments, lifecycle, ``churned``, ``segments`` and
+    ``lifecycle`` tables, ``pareto``, ``quality`` (counted in the engine),
+    ``as_of``, ``params`` and, with ``models=True``, the models (fitted on
+    :func:`~rfm_loyalty.summary.btyd_from_aggregates`). ``profitability``
+    only with ``margin=``: ``margin * monetary_total - cost_per_customer``
+    over the customers with a purchase (a pandas input also counts
+    customers whose orders are all returns). Empty, because they need every
+    order: ``churn`` and ``flow`` (their columns, no row), ``retention``
+    (only ``cohort_size``, no cohort), ``median_gap_days`` and
+    ``silence_in_gaps`` (NaN). ``input.sha256`` hashes the aggregates
+    (``frame_sha256``, amounts rounded to 6 decimals): the lines never leave
+    the engine.
 
     Examples
     --------
@@ -347,44 +399,87 @@ def analyze(
             "The 'lifecycle' parameter of analyze must be a LifecycleRules instance or None, "
             f"e.g. LifecycleRules(window_days=30). Got {lifecycle!r} instead."
         )
-    orders, info, cols = read_input(data, columns, as_of=as_of, returns=returns,
-                               valid_statuses=statuses)
+    orders: Orders | None = None
+    if is_engine_source(data):
+        # The engine reads every line once and returns one row per customer;
+        # everything below that needs only those rows is computed from them.
+        check_engine_arguments(columns, returns, statuses)
+        churn_days = _check_days(churn_days, "churn_days", "analyze")
+        check_engine_profit(  # before the engine's long scan
+            has_cost_column=data.columns.cost is not None, margin=margin,
+            cost_per_order=cost_per_order, cost_per_customer=cost_per_customer,
+        )
+        aggregated = data.aggregate(as_of=as_of, window_days=rules.window_days)
+        aggregates, quality = aggregated.aggregates, aggregated.quality
+        as_of_ts = pd.Timestamp(aggregates.attrs["as_of"])
+        info = engine_input_info(data, aggregates, quality.rows_in)
+        cols: OrderColumns | None = data.columns
+        returns, statuses = data.returns, (
+            None if data.valid_statuses is None else list(data.valid_statuses)
+        )
+        order_level_note = ENGINE_ORDER_LEVEL_NOTE.format(engine=data.engine)
+    else:
+        orders, info, cols = read_input(data, columns, as_of=as_of, returns=returns,
+                                        valid_statuses=statuses)
+        aggregates = customer_aggregates(orders, window_days=rules.window_days)
+        quality, as_of_ts, order_level_note = orders.quality, orders.as_of, ""
 
-    rfm = rfm_table(orders)
+    rfm = rfm_from_aggregates(aggregates)
     scorer = RFMScorer(n_bins=n_bins).fit(rfm)
     scored = assign_segments(scorer.transform(rfm), segments)
-    labels = lifecycle_labels(orders, rules=rules)
-    churn = churn_table(orders, churn_days=churn_days)
+    labels = lifecycle_from_aggregates(aggregates, rules=rules)
     lifecycle_columns = ["lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
                          "purchases_in_window", "purchases_before_window"]
     customers = rfm.join(scored).join(
         labels.rename(columns={"rule": "lifecycle_rule"})[lifecycle_columns]
     )
-    customers = customers.join(churn[["churned", "median_gap_days", "silence_in_gaps"]])
-
-    prof, note, profit = profit_and_note(orders, margin, cost_per_order, cost_per_customer)
+    churn_columns = ["churned", "median_gap_days", "silence_in_gaps"]
+    if orders is not None:
+        customers = customers.join(churn_table(orders, churn_days=churn_days)[churn_columns])
+        prof, note, profit = profit_and_note(orders, margin, cost_per_order, cost_per_customer)
+    else:
+        # the inequality of churn.churn_table; the gaps need every purchase day
+        customers["churned"] = (customers["recency_days"] > churn_days).astype(bool)
+        customers["median_gap_days"] = np.nan
+        customers["silence_in_gaps"] = np.nan
+        prof, note, profit = engine_profit_and_note(
+            aggregates, has_cost_column=cols is not None and cols.cost is not None,
+            margin=margin, cost_per_order=cost_per_order, cost_per_customer=cost_per_customer,
+        )
     if prof is not None and profit is not None:
         customers["profit"] = profit.reindex(customers.index)
         customers["tier"] = prof.tiers.reindex(customers.index)
 
-    fitted = fit_models(orders, horizon_months, discount_rate_monthly) if models else None
+    fitted = (
+        fit_models(btyd_from_aggregates(aggregates), horizon_months, discount_rate_monthly)
+        if models else None
+    )
     if fitted is not None:
         fitted_models, predictions = fitted
         customers = customers.join(predictions)
     else:
         fitted_models = None
-    customers.attrs = {"as_of": str(orders.as_of.date())}
+    customers.attrs = {"as_of": str(as_of_ts.date())}
 
     has_profit = "profit" in customers.columns
     segment_table = summarise_segments(customers, segments, has_profit)
     lifecycle_table = summarise_lifecycle(customers, rules, has_profit)
     params = call_params(
-        cols, orders, n_bins=n_bins, segments=segments, rules=rules, margin=margin,
+        cols, as_of_ts, n_bins=n_bins, segments=segments, rules=rules, margin=margin,
         cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
         churn_days=churn_days, period=period, horizon_months=horizon_months,
         discount_rate_monthly=discount_rate_monthly, returns=returns,
         valid_statuses=statuses, as_of_given=as_of is not None,
     )
+    if orders is not None:
+        churn = churn_summary(
+            orders, by=customers["segment"], churn_days=churn_days, lifecycle_rules=rules
+        ).rename_axis("segment")
+        retention = cohort_retention(orders, period=period, metric="retention")  # type: ignore[arg-type]
+        flow = customer_flow(orders, freq=period, churn_days=churn_days)  # type: ignore[arg-type]
+    else:
+        churn = empty_table("churn", "segment")
+        retention, flow = empty_retention(), empty_table("flow", "period")
     return Analysis(
         customers=customers,
         segments=segment_table,
@@ -392,17 +487,16 @@ def analyze(
         pareto=pareto(customers["monetary_total"]),
         profitability=prof,
         profitability_note=note,
-        churn=churn_summary(
-            orders, by=customers["segment"], churn_days=churn_days, lifecycle_rules=rules
-        ).rename_axis("segment"),
-        retention=cohort_retention(orders, period=period, metric="retention"),  # type: ignore[arg-type]
-        flow=customer_flow(orders, freq=period, churn_days=churn_days),  # type: ignore[arg-type]
+        churn=churn,
+        retention=retention,
+        flow=flow,
         models=fitted_models,
-        quality=orders.quality,
-        as_of=orders.as_of,
+        quality=quality,
+        as_of=as_of_ts,
         params=MappingProxyType(params),
         input=info,
         scorer=scorer,
+        order_level_note=order_level_note,
     )
 
 

@@ -198,6 +198,7 @@ def text_summary(analysis: Analysis) -> str:
             _pareto_line(a),
             _profit_line(a),
             _models_line(a),
+            *([f"Order-level parts: {a.order_level_note}"] if a.order_level_note else []),
             "",
             "Lifecycle cohorts",
             _text_table(life),
@@ -261,6 +262,8 @@ def html_dashboard(analysis: Analysis) -> str:
     """
     a = analysis
     lines = [_quality_line(a), _pareto_line(a), _profit_line(a), _models_line(a)]
+    if a.order_level_note:
+        lines.append(f"Order-level parts: {a.order_level_note}")
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
     return (
         f"<div class='rfm-analysis'><style>{_STYLE_FRAGMENT}</style>"
@@ -365,6 +368,15 @@ def _profit_section(a: Analysis, plot: Any) -> str:
 
 
 def _churn_section(a: Analysis, plot: Any) -> str:
+    churn_days = a.params.get("churn_days")
+    if a.order_level_note:  # engine source: only the per-customer churned flag exists
+        churned = int(a.customers["churned"].sum())
+        return _section(SECTIONS[5], [
+            _p(f"A customer is churned after more than {churn_days} days without a purchase: "
+               f"{churned:,} of {len(a.customers):,} customers "
+               f"({_pct(churned / max(len(a.customers), 1))})."),
+            _p(a.order_level_note, "note"),
+        ])
     c = a.churn
     table = pd.DataFrame({
         "segment": [str(i) for i in c.index],
@@ -374,7 +386,6 @@ def _churn_section(a: Analysis, plot: Any) -> str:
         "revenue at risk": [_num(v, 2) for v in c["revenue_at_risk"]],
         "share of revenue at risk": [_pct(v) for v in c["revenue_at_risk_share"]],
     })
-    churn_days = a.params.get("churn_days")
     parts = [
         _p(f"A customer is churned after more than {churn_days} days without a purchase. "
            "Revenue at risk: last year's revenue of customers now cooling or in recovery."),
