@@ -22,7 +22,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
+
+from rfm_loyalty import OrderColumns
+
+from .helpers import REAL_DATA, quiet_prepare
 
 
 def _postgres_bindir() -> Path | None:
@@ -115,3 +120,20 @@ def _start(pg_ctl: list[str], port: int, base: Path, log: Path) -> str:
         return ""
     tail = log.read_text(errors="replace").strip().splitlines()[-3:] if log.exists() else []
     return f"PostgreSQL did not start: {start.stderr.strip()} {tail}"
+
+
+@pytest.fixture(scope="session")
+def retail():
+    """The UCI Online Retail lines prepared once per session (skips when absent).
+
+    Columns as the data set names them; the 135,080 lines without a customer are
+    dropped and counted (the DataQualityWarning is silenced here, asserted in
+    tests/test_orders.py).
+    """
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data not found at {REAL_DATA} (see shared/data/README.md)")
+    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
+                           unit_price="UnitPrice", order_id="InvoiceNo")
+    lines = pd.read_csv(REAL_DATA, dtype={"CustomerID": str, "InvoiceNo": str,
+                                          "StockCode": str})
+    return quiet_prepare(lines, columns)

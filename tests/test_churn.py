@@ -469,16 +469,6 @@ def test_property_flow_identities(rows: list, churn_days: int) -> None:
 
 
 # ------------------------------------------------------------------ real data
-@pytest.fixture(scope="module")
-def retail() -> object:
-    if not DATA.exists():
-        pytest.skip(f"real data not found at {DATA} (see shared/data/README.md)")
-    lines = pd.read_csv(DATA, dtype={"CustomerID": str, "InvoiceNo": str, "StockCode": str})
-    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
-                           unit_price="UnitPrice", order_id="InvoiceNo")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 135,080 lines without a customer are counted
-        return prepare_orders(lines, columns)
 
 
 @pytest.mark.slow

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from rfm_loyalty.exceptions import BinningWarning
 from rfm_loyalty.lifecycle import lifecycle_labels
 from rfm_loyalty.migration import NOT_YET_CUSTOMER, MigrationResult, segment_migration
-from rfm_loyalty.orders import OrderColumns, prepare_orders
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import Segment
 
@@ -170,16 +169,6 @@ def test_migration_errors_and_no_mutation() -> None:
     pd.testing.assert_frame_equal(orders, before)
 
 
-@pytest.fixture(scope="module")
-def retail() -> object:
-    if not DATA.exists():
-        pytest.skip(f"real data not found at {DATA} (see shared/data/README.md)")
-    lines = pd.read_csv(DATA, dtype={"CustomerID": str, "InvoiceNo": str, "StockCode": str})
-    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
-                           unit_price="UnitPrice", order_id="InvoiceNo")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # 135,080 lines without a customer are counted
-        return prepare_orders(lines, columns)
 
 
 @pytest.mark.slow
