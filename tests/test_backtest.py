@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,6 @@ from rfm_loyalty.orders import OrderColumns, prepare_orders
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import Segment
 from rfm_loyalty.summary import btyd_summary, rfm_table
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
 
 ROWS = [
     ("a", "2024-01-10", 10.0),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +13,6 @@ from hypothesis import strategies as st
 
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.orders import OrderColumns, as_orders, prepare_orders
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
 
 
 def _orders(rows: list[tuple[str, str, float]]) -> pd.DataFrame:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +15,6 @@ from rfm_loyalty.lifecycle import lifecycle_labels
 from rfm_loyalty.migration import NOT_YET_CUSTOMER, MigrationResult, segment_migration
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import Segment
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
 
 
 def _orders(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
