@@ -31,7 +31,26 @@ __all__ = [
 
 
 def is_engine_source(data: Any) -> TypeGuard[EngineSource]:
-    """Return True for order lines held by an engine (``from_duckdb``, ``from_spark``)."""
+    """Return True for order lines held by an engine (``from_duckdb``, ``from_spark``).
+
+    Parameters
+    ----------
+    data : object
+        Anything passed where orders are expected.
+
+    Returns
+    -------
+    bool
+        Whether the per-customer aggregation should run in the engine.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> lines = duckdb.connect().sql(
+    ...     "SELECT 'a' AS customer_id, DATE '2024-01-01' AS order_date, 5.0 AS amount")
+    >>> is_engine_source(from_duckdb(lines)), is_engine_source(lines)
+    (True, False)
+    """
     return isinstance(data, EngineSource)
 
 
