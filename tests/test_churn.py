@@ -11,7 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
+from rfm_loyalty.churn import (
+    churn_from_rfm,
+    churn_summary,
+    churn_summary_from,
+    churn_table,
+    cohort_retention,
+    customer_flow,
+)
 from rfm_loyalty.orders import OrderColumns, as_orders, prepare_orders
 
 
@@ -492,3 +499,20 @@ def test_real_data_end_to_end(retail: object) -> None:
     assert matrix.iloc[-1].notna().sum() == 2
     summary = churn_summary(retail, by="lifecycle")  # type: ignore[arg-type]
     assert summary["customers"].sum() == len(table)
+
+
+def test_building_from_tables_in_hand_gives_the_same_tables() -> None:
+    # analyze() uses these to avoid aggregating the orders again
+    from rfm_loyalty.datasets import load_sample_orders
+    from rfm_loyalty.lifecycle import lifecycle_labels
+    from rfm_loyalty.summary import rfm_table
+
+    orders = prepare_orders(load_sample_orders(), OrderColumns(order_id="order_id"))
+    table = churn_from_rfm(orders, rfm_table(orders), churn_days=180)
+    pd.testing.assert_frame_equal(table, churn_table(orders, churn_days=180))
+    assert table.attrs == churn_table(orders, churn_days=180).attrs
+    summary = churn_summary_from(orders, table, lifecycle_labels(orders)["lifecycle"],
+                                 by="lifecycle")
+    expected = churn_summary(orders, churn_days=180)
+    pd.testing.assert_frame_equal(summary, expected)
+    assert summary.attrs == expected.attrs

@@ -46,8 +46,8 @@ from rfm_loyalty._analysis_parts import (
 )
 from rfm_loyalty.churn import (
     _check_days,
-    churn_summary,
-    churn_table,
+    churn_from_rfm,
+    churn_summary_from,
     cohort_retention,
     customer_flow,
 )
@@ -435,7 +435,9 @@ def analyze(
     )
     churn_columns = ["churned", "median_gap_days", "silence_in_gaps"]
     if orders is not None:
-        customers = customers.join(churn_table(orders, churn_days=churn_days)[churn_columns])
+        # built from the tables in hand: the orders are not aggregated again
+        churn_customers = churn_from_rfm(orders, rfm, churn_days=churn_days)
+        customers = customers.join(churn_customers[churn_columns])
         prof, note, profit = profit_and_note(orders, margin, cost_per_order, cost_per_customer)
     else:
         # the inequality of churn.churn_table; the gaps need every purchase day
@@ -472,8 +474,8 @@ def analyze(
         valid_statuses=statuses, as_of_given=as_of is not None,
     )
     if orders is not None:
-        churn = churn_summary(
-            orders, by=customers["segment"], churn_days=churn_days, lifecycle_rules=rules
+        churn = churn_summary_from(
+            orders, churn_customers, labels["lifecycle"], by=customers["segment"]
         ).rename_axis("segment")
         retention = cohort_retention(orders, period=period, metric="retention")  # type: ignore[arg-type]
         flow = customer_flow(orders, freq=period, churn_days=churn_days)  # type: ignore[arg-type]

@@ -165,7 +165,16 @@ def churn_table(
     """
     churn_days = _check_days(churn_days, "churn_days", "churn_table")
     prepared = as_orders(orders, as_of=as_of)
-    rfm = rfm_table(prepared)
+    return churn_from_rfm(prepared, rfm_table(prepared), churn_days=churn_days)
+
+
+def churn_from_rfm(orders: Orders, rfm: pd.DataFrame, *, churn_days: int) -> pd.DataFrame:
+    """Build :func:`churn_table` from a customer table the caller already has.
+
+    ``analyze`` holds ``rfm_table(orders)`` already; this spares it a second
+    aggregation of every order (only the purchase gaps read the orders).
+    """
+    prepared = orders
     days_since_last = rfm["recency_days"].astype("int64")
     median_gap = _median_gap_days(_coded(prepared, "churn_table")).reindex(rfm.index)
     median_gap = median_gap.astype("float64")
@@ -307,6 +316,23 @@ def churn_summary(
     from rfm_loyalty.lifecycle import lifecycle_labels
 
     lifecycle = lifecycle_labels(prepared, rules=lifecycle_rules)["lifecycle"]
+    return churn_summary_from(prepared, table, lifecycle, by=by, revenue_window_days=window)
+
+
+def churn_summary_from(
+    orders: Orders,
+    table: pd.DataFrame,
+    lifecycle: pd.Series,
+    *,
+    by: Literal["lifecycle", "segment"] | pd.Series,
+    revenue_window_days: int = 365,
+) -> pd.DataFrame:
+    """Build :func:`churn_summary` from a churn table and lifecycle labels already computed.
+
+    ``analyze`` holds both; this spares it two more aggregations of every order.
+    """
+    prepared, window = orders, revenue_window_days
+    churn_days = table.attrs["churn_days"]
     lifecycle = lifecycle.reindex(table.index)
     labels = _group_labels(by, prepared, table.index, lifecycle)
     order = _label_order(labels)
