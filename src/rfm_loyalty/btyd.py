@@ -99,6 +99,13 @@ class BetaGeoModel:
     np.True_
     """
 
+    # fitted attributes, set by fit() or from_params() (see _record_fit)
+    params_: pd.Series
+    standard_errors_: pd.Series
+    covariance_log_: np.ndarray
+    log_likelihood_: float
+    n_customers_: float
+
     def __init__(self, *, time_unit: str | None = None, n_starts: int = 4) -> None:
         self.time_unit = time_unit
         self.n_starts = n_starts
@@ -211,16 +218,7 @@ class BetaGeoModel:
         if not np.isfinite(opt.mean_neg_loglik):
             raise ModelFitError(f"{who}: {opt.message}; check the data for extreme values.")
         _lik.warn_optimum("BetaGeoModel", _BGNBD_PARAMS, opt)
-        total = float(w.sum())
-        cov = _lik.log_space_covariance(lambda th: objective(th)[1], opt.log_params, total)
-        self.params_ = pd.Series(np.exp(opt.log_params), index=list(_BGNBD_PARAMS), name="estimate")
-        self.log_likelihood_ = -opt.mean_neg_loglik * total
-        self.covariance_log_ = cov
-        self.standard_errors_ = pd.Series(
-            self.params_.to_numpy() * np.sqrt(np.diag(cov)), index=list(_BGNBD_PARAMS),
-            name="standard_error",
-        )
-        self.n_customers_ = total
+        _record_fit(self, _BGNBD_PARAMS, objective, opt, float(w.sum()))
         self.n_rows_ = compressed.n_rows
         self.converged_ = opt.success
         self.time_unit_ = time_unit
@@ -406,6 +404,13 @@ class GammaGammaModel:
     True
     """
 
+    # fitted attributes, set by fit() or from_params() (see _record_fit)
+    params_: pd.Series
+    standard_errors_: pd.Series
+    covariance_log_: np.ndarray
+    log_likelihood_: float
+    n_customers_: float
+
     def __init__(self, *, max_abs_correlation: float = 0.3, n_starts: int = 4) -> None:
         self.max_abs_correlation = max_abs_correlation
         self.n_starts = n_starts
@@ -506,16 +511,7 @@ class GammaGammaModel:
         if not np.isfinite(opt.mean_neg_loglik):
             raise ModelFitError(f"{who}: {opt.message}; check monetary_value for extremes.")
         _lik.warn_optimum("GammaGammaModel", _GG_PARAMS, opt)
-        total = float(wu.sum())
-        cov = _lik.log_space_covariance(lambda th: objective(th)[1], opt.log_params, total)
-        self.params_ = pd.Series(np.exp(opt.log_params), index=list(_GG_PARAMS), name="estimate")
-        self.log_likelihood_ = -opt.mean_neg_loglik * total
-        self.covariance_log_ = cov
-        self.standard_errors_ = pd.Series(
-            self.params_.to_numpy() * np.sqrt(np.diag(cov)), index=list(_GG_PARAMS),
-            name="standard_error",
-        )
-        self.n_customers_ = total
+        _record_fit(self, _GG_PARAMS, objective, opt, float(wu.sum()))
         self.n_excluded_ = {"no_repeat_purchase": int((x == 0).sum()),
                             "non_positive_spend": n_nonpos}
         self.frequency_spend_correlation_ = corr
@@ -663,3 +659,20 @@ def customer_lifetime_value(
         value += (cumulative - previous) / (1.0 + discount_rate_monthly) ** k
         previous = cumulative
     return pd.Series(value * spend, index=data.index, name="clv")
+
+
+def _record_fit(model: Any, names: Sequence[str], objective: Any, opt: Any, total: float) -> None:
+    """Store a maximum-likelihood fit on a model: the fitted attributes both models share.
+
+    Standard errors come from the Hessian in log-parameter space, mapped to the
+    original scale by the delta method (se = estimate x se of the log).
+    """
+    cov = _lik.log_space_covariance(lambda th: objective(th)[1], opt.log_params, total)
+    model.params_ = pd.Series(np.exp(opt.log_params), index=list(names), name="estimate")
+    model.log_likelihood_ = -opt.mean_neg_loglik * total
+    model.covariance_log_ = cov
+    model.standard_errors_ = pd.Series(
+        model.params_.to_numpy() * np.sqrt(np.diag(cov)), index=list(names),
+        name="standard_error",
+    )
+    model.n_customers_ = total
