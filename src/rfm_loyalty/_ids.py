@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._fixed_width import factorize_fixed_width
+
 #: The text dtype pandas gives a column of Python strings: ``object`` on
 #: pandas 2.2, ``str`` on pandas 3. Customer ids come out in it on both.
 TEXT_DTYPE = pd.Series(["x"]).dtype
@@ -36,6 +38,9 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         # distinct integers have distinct texts: nothing to merge or blank
         return codes, _integers_as_text(uniques)
     text = _distinct_as_text(uniques)
+    if _reads_as_itself(text, uniques):
+        # the usual case (clean text ids): nothing to merge or blank
+        return codes, uniques.astype(TEXT_DTYPE)
     merged_codes, merged = pd.factorize(text)
     merged = pd.Index(merged).astype(TEXT_DTYPE)
     blank = np.flatnonzero(np.asarray(merged == ""))
@@ -47,6 +52,15 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return np.full(len(codes), -1, dtype=codes.dtype), merged
     # -1 (missing) indexes the last slot: set it to -1 so missing stays missing
     return np.append(lookup, codes.dtype.type(-1))[codes], merged
+
+
+def _reads_as_itself(text: pd.Series | np.ndarray, uniques: pd.Index) -> bool:
+    """Whether every distinct text id is already its own normalised, non-blank text."""
+    if not isinstance(text, pd.Series) or not pd.api.types.is_string_dtype(uniques.dtype):
+        return False
+    normalised = text.reset_index(drop=True)
+    same = normalised.eq(pd.Series(uniques.array)) & normalised.ne("")
+    return bool(same.all())
 
 
 def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -62,6 +76,10 @@ def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if n < 2:
         codes, uniques = pd.factorize(values)
         return codes.astype(np.int64), pd.Index(uniques)
+    # ids of one byte width held by Arrow: hashed as integers
+    factorized = factorize_fixed_width(values)
+    if factorized is not None:
+        return factorized
     head = values.iloc[:-1].reset_index(drop=True)
     tail = values.iloc[1:].reset_index(drop=True)
     change = np.empty(n, dtype=bool)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -409,8 +410,27 @@ def prepare_orders(
     Timestamp('2024-01-05 00:00:00')
     """
     cols = _check_options(data, columns, returns, zero_amount, valid_statuses, on_bad_rows)
-    n = len(data)
-    ingest = Ingest(data, cols, tz=tz)
+    return _orders_from(
+        Ingest(data, cols, tz=tz),
+        as_of=as_of,
+        returns=returns,
+        zero_amount=zero_amount,
+        valid_statuses=valid_statuses,
+        on_bad_rows=on_bad_rows,
+    )
+
+
+def _orders_from(
+    ingest: Ingest,
+    *,
+    as_of: Any,
+    returns: ReturnsPolicy,
+    zero_amount: ZeroAmountPolicy,
+    valid_statuses: Iterable[Any] | None,
+    on_bad_rows: BadRowsPolicy,
+) -> Orders:
+    """Finish ``prepare_orders`` from parsed lines (the input frame is no longer needed)."""
+    cols, n = ingest.cols, ingest.n
     reasons = ingest.first_failures(valid_statuses)
     as_of_ts = _resolve_as_of(as_of, ingest, reasons)
     if as_of_ts is not None:
@@ -491,6 +511,25 @@ def read_orders(
     path = Path(source)
     if not path.exists():
         raise FileNotFoundError(f"No order file at {str(path)!r}.")
+    # the options of prepare_orders, with its defaults (unknown names raise TypeError)
+    call = inspect.signature(prepare_orders).bind(pd.DataFrame(), cols, **options)
+    call.apply_defaults()
+    policies = dict(call.arguments)
+    del policies["data"], policies["columns"]
+    tz = policies.pop("tz")
+    ingest = _read_lines(path, cols, tz=tz, policies=policies)
+    return _orders_from(ingest, **policies)
+
+
+def _read_lines(
+    path: Path, cols: OrderColumns, *, tz: str | None, policies: Mapping[str, Any]
+) -> Ingest:
+    """Read and parse the file's lines; the file's frame is freed on return.
+
+    Only the parsed arrays (codes, days, amounts) go on to the summing of lines
+    into orders, so the text columns read from the file (most of the memory)
+    are released before that step instead of being held until the end.
+    """
     wanted = list(cols.used().values())
     name = path.name.lower()
     if name.endswith((".parquet", ".pq")):
@@ -506,7 +545,15 @@ def read_orders(
             f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
             ".tsv or .parquet file, or read it yourself and pass the DataFrame."
         )
-    return prepare_orders(data, cols, **options)
+    _check_options(
+        data,
+        cols,
+        policies["returns"],
+        policies["zero_amount"],
+        policies["valid_statuses"],
+        policies["on_bad_rows"],
+    )
+    return Ingest(data, cols, tz=tz)
 
 
 def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:

@@ -1,0 +1,106 @@
+"""Ids as codes: the fixed-width fast path gives exactly what pd.factorize gives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rfm_loyalty import _fixed_width
+from rfm_loyalty._fixed_width import factorize_fixed_width, fixed_width_bytes
+from rfm_loyalty._ids import factorize_runs, ids_as_text
+
+ARROW_TEXT = [
+    pd.ArrowDtype(pa.string()),
+    pd.ArrowDtype(pa.large_string()),
+    pd.StringDtype("pyarrow"),
+]
+
+
+def _same_as_pandas(values: pd.Series) -> None:
+    codes, uniques = factorize_runs(values)
+    expected_codes, expected_uniques = pd.factorize(values)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert list(uniques) == list(expected_uniques)
+    assert uniques.dtype == values.dtype
+
+
+@pytest.mark.parametrize("dtype", ARROW_TEXT, ids=str)
+@pytest.mark.parametrize("width", [1, 7, 8, 9, 16, 17, 36])
+def test_fixed_width_ids_factorise_as_pandas_does(dtype, width):
+    rng = np.random.default_rng(width)
+    pool = ["".join(rng.choice(list("AB01"), width)) for _ in range(40)]
+    values = pd.Series(rng.choice(pool, 500), dtype=dtype)
+    assert fixed_width_bytes(values) is not None  # the fast path is taken
+    _same_as_pandas(values)
+
+
+def test_chunked_and_sliced_arrow_columns_are_read_in_place():
+    chunks = [pa.array(["A1", "B2", "A1"]), pa.array(["X9", "A1", "B2", "C3"]).slice(1)]
+    values = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks)))
+    chunks = fixed_width_bytes(values)
+    np.testing.assert_array_equal(chunks[0], np.array([b"A1", b"B2", b"A1"]))
+    np.testing.assert_array_equal(chunks[1], np.array([b"A1", b"B2", b"C3"]))  # the slice
+    _same_as_pandas(values)
+
+
+def test_multibyte_text_of_one_byte_width_round_trips():
+    values = pd.Series(["é1", "ab1", "é1", "ü2"], dtype=pd.ArrowDtype(pa.string()))  # 3 bytes each
+    codes, uniques = factorize_runs(values)
+    assert codes.tolist() == [0, 1, 0, 2]
+    assert list(uniques) == ["é1", "ab1", "ü2"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["a", "bb", "a"], dtype=pd.ArrowDtype(pa.string())),  # several widths
+        pd.Series(["ab", None, "ab"], dtype=pd.ArrowDtype(pa.string())),  # a missing value
+        pd.Series(["", ""], dtype=pd.ArrowDtype(pa.string())),  # width 0
+        pd.Series(["x" * 65] * 2, dtype=pd.ArrowDtype(pa.string())),  # wider than MAX_WIDTH
+        pd.Series(["ab", "cd"], dtype=object),  # Python objects (pandas 2.2 text)
+        pd.Series([17850, 17851]),
+    ],
+    ids=["widths", "missing", "empty", "wide", "object", "integers"],
+)
+def test_other_columns_take_the_general_path_with_the_same_result(values):
+    assert fixed_width_bytes(values) is None
+    codes, uniques = factorize_runs(values)
+    expected_codes, expected_uniques = pd.factorize(values)
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert list(uniques) == list(expected_uniques)
+
+
+def test_a_hash_collision_falls_back_to_pandas(monkeypatch):
+    # with the mixing constant 0 the key is the last word only: these two ids
+    # of 9 bytes share it, and must still be told apart
+    monkeypatch.setattr(_fixed_width, "_MIX", np.uint64(0))
+    values = pd.Series(["AAAAAAAAx", "BBBBBBBBx", "AAAAAAAAx"], dtype=pd.ArrowDtype(pa.string()))
+    assert factorize_fixed_width(values) is None
+    codes, uniques = factorize_runs(values)
+    assert codes.tolist() == [0, 1, 0]
+    assert list(uniques) == ["AAAAAAAAx", "BBBBBBBBx"]
+
+
+def test_customer_ids_of_one_width_are_normalised_like_any_text():
+    values = pd.Series([" 17850.0 ", "17850    ", "0000012  ", "         "],
+                       dtype=pd.ArrowDtype(pa.string()))
+    assert fixed_width_bytes(values) is not None
+    codes, texts = ids_as_text(values)
+    assert codes.tolist() == [0, 0, 1, -1]
+    assert list(texts[codes[:3]]) == ["17850", "17850", "0000012"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    width=st.integers(1, 20),
+    picks=st.lists(st.integers(0, 6), min_size=2, max_size=60),
+    seed=st.integers(0, 2**16),
+)
+def test_fast_path_equals_pandas_on_random_runs(width, picks, seed):
+    rng = np.random.default_rng(seed)
+    pool = ["".join(rng.choice(list("xyz0"), width)) for _ in range(7)]
+    _same_as_pandas(pd.Series([pool[i] for i in picks], dtype=pd.ArrowDtype(pa.large_string())))
