@@ -437,7 +437,7 @@ def test_bad_rows_warn_with_the_pandas_text(con: Any) -> None:
 def test_sql_is_available_for_reading(con: Any) -> None:
     source = from_duckdb(con.from_df(tiny_lines()), FULL)
     text = source.sql(as_of="2024-02-15", window_days=30)
-    assert "GROUP BY customer_id, order_key" in text
+    assert "GROUP BY bucket, customer_id, order_key" in text
     assert "DATE '2024-02-15'" in text
     assert "purchases_in_window" in text
 

@@ -134,10 +134,10 @@ class EngineSource:
         >>> from rfm_loyalty.engines import from_duckdb
         >>> lines = duckdb.connect().sql(
         ...     "SELECT 'a' AS customer_id, DATE '2024-01-01' AS order_date, 1.0 AS amount")
-        >>> "GROUP BY customer_id, order_key" in from_duckdb(lines).sql(as_of="2024-01-31")
+        >>> "GROUP BY bucket, customer_id, order_key" in from_duckdb(lines).sql(as_of="2024-01-31")
         True
         """
-        return _sql.aggregates_query(
+        return _sql.aggregation_query(
             self.runner.dialect,
             self.line_options(),
             self.runner.source_name(),
@@ -145,6 +145,7 @@ class EngineSource:
             used_reasons=self._used_reasons(),
             zero_is_purchase=self.zero_amount == "purchase",
             window_days=window_days,
+            count_negative=self.returns == "error",
         )
 
     def aggregate(self, *, as_of: Any = None, window_days: int | None = None) -> EngineResult:
@@ -191,10 +192,21 @@ class EngineSource:
             _check_window(window_days)
         d, opts, source = self.runner.dialect, self.line_options(), self.runner.source_name()
         as_of_ts = self._effective_as_of(as_of)
-        # one scan for the accounting; without as_of it also finds the default
-        # date (no valid line can be after the last valid day)
-        counts = self.runner.fetch(_sql.accounting_query(d, opts, source, as_of_ts))
+        rows = self.runner.fetch(
+            _sql.aggregation_query(
+                d,
+                opts,
+                source,
+                as_of=as_of_ts,
+                used_reasons=self._used_reasons(),
+                zero_is_purchase=self.zero_amount == "purchase",
+                window_days=window_days,
+                count_negative=self.returns == "error",
+            )
+        )
+        counts, table = _split_rows(rows)
         if as_of_ts is None:
+            # no valid line is after the last valid day: that day is the default
             last = np.asarray(counts["last_day"], dtype="float64")
             if np.isfinite(last).any():
                 as_of_ts = pd.Timestamp(np.datetime64(int(np.nanmax(last)), "D"))
@@ -205,17 +217,6 @@ class EngineSource:
                 f"({format_counts(report_args['dropped'])}). Check the column mapping "
                 f"{self.columns.used()!r} and the as_of date."
             )
-        table = self.runner.fetch(
-            _sql.aggregates_query(
-                d,
-                opts,
-                source,
-                as_of=as_of_ts,
-                used_reasons=self._used_reasons(),
-                zero_is_purchase=self.zero_amount == "purchase",
-                window_days=window_days,
-            )
-        )
         return _assemble(table, report_args, as_of_ts, window_days)
 
     # -- helpers -----------------------------------------------------------
@@ -276,6 +277,32 @@ class EngineSource:
         }
         report_bad_rows(dropped, self.on_bad_rows, n)
         return args
+
+
+#: Accounting columns of ``aggregation_query`` -> the names ``_account`` reads.
+_REASON_COLUMNS = {
+    "reason": "reason",
+    "reason_rows": "n_rows",
+    "reason_amount": "amount",
+    "reason_dated": "n_dates",
+    "reason_min_amount": "min_amount",
+    "reason_last_day": "last_day",
+}
+
+
+def _split_rows(
+    rows: Mapping[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Split the rows of ``aggregation_query`` into the accounting and the customers."""
+    kind = np.asarray(rows["row_kind"], dtype=object)
+    is_reason = kind == "reason"
+    counts = {name: np.asarray(rows[column])[is_reason] for column, name in _REASON_COLUMNS.items()}
+    table = {
+        name: np.asarray(values)[~is_reason]
+        for name, values in rows.items()
+        if name != "row_kind" and name not in _REASON_COLUMNS
+    }
+    return counts, table
 
 
 def _assemble(

@@ -14,10 +14,12 @@ arithmetic. The stages, in the order of ``prepare_orders``:
    before the analysis date is known;
 3. ``classified``: the same, completed with ``after_as_of`` and
    ``negative_amount`` once ``as_of`` is fixed;
-4. the accounting (rows and readable amounts per reason, and the last valid
-   day: the default ``as_of``), or the aggregation: lines -> orders (per
-   customer and order id, or per customer and timestamp) -> purchase days ->
-   customers.
+4. one grouping of the lines that serves both outputs (``aggregation_query``):
+   used lines per customer and order id (or per customer and timestamp) are
+   the orders, which go on to purchase days and customers; dropped lines are
+   grouped by reason only; every group also counts its lines and amounts, so
+   the accounting (rows and readable amounts per reason, and the last valid
+   day: the default ``as_of``) needs no second scan of the lines.
 """
 
 from __future__ import annotations
@@ -37,8 +39,7 @@ __all__ = [
     "SPARK",
     "Dialect",
     "LineOptions",
-    "accounting_query",
-    "aggregates_query",
+    "aggregation_query",
     "reason_code",
 ]
 
@@ -333,65 +334,124 @@ def _classified(d: Dialect, as_of: pd.Timestamp | None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def accounting_query(
-    d: Dialect, opts: LineOptions, source: str, as_of: pd.Timestamp | None
-) -> str:
-    """Query: per reason code, rows, readable amount, readable dates, smallest amount.
-
-    Also ``last_day``, the last calendar day (days since 1970) of the lines
-    that pass every check but the date ones: the default ``as_of``.
-    """
-    last_day = d.day_number("CAST(max(CASE WHEN base_reason = 0 THEN ts END) AS DATE)")
-    return (
-        f"{_with_lines(d, opts, source)},\n{_classified(d, as_of)}\n"
-        "SELECT reason, count(*) AS n_rows, "
-        f"sum(CASE WHEN {d.finite('amount')} THEN amount ELSE 0 END) AS amount, "
-        "count(ts) AS n_dates, "
-        f"min(CASE WHEN {d.finite('amount')} THEN amount END) AS min_amount, "
-        f"{last_day} AS last_day\n"
-        "FROM classified GROUP BY reason"
-    )
-
-
-def aggregates_query(
+def aggregation_query(
     d: Dialect,
     opts: LineOptions,
     source: str,
     *,
-    as_of: pd.Timestamp,
+    as_of: pd.Timestamp | None,
     used_reasons: Iterable[int],
     zero_is_purchase: bool,
     window_days: int | None,
+    count_negative: bool = False,
 ) -> str:
-    """Query: one row per customer with at least one order.
+    """Query: the per-customer aggregates and the accounting, from one scan of the lines.
 
-    Columns: ``customer_id``, ``n_orders``, ``monetary_total``, ``frequency``,
-    ``purchase_days``, ``first_day`` and ``last_day`` (days since 1970; 0
-    without a purchase), ``purchase_amount``, ``first_day_amount`` and, with
-    ``window_days``, ``purchases_in_window``.
+    The lines are grouped once: used lines by customer and order id (the
+    orders), dropped lines by reason only. The orders go on to purchase days
+    and customers; every group also counts its lines and readable amounts for
+    the accounting, so the lines are not read a second time.
+
+    Two kinds of rows come back (``row_kind``):
+
+    * ``'customer'``: one row per customer with at least one order:
+      ``customer_id``, ``n_orders``, ``monetary_total``, ``frequency``,
+      ``purchase_days``, ``first_day`` and ``last_day`` (days since 1970; 0
+      without a purchase), ``purchase_amount``, ``first_day_amount`` and, with
+      ``window_days``, ``purchases_in_window``;
+    * ``'reason'``: one row per reason code (0 = used): ``reason``,
+      ``reason_rows``, ``reason_amount`` (readable amounts), ``reason_dated``
+      (0 when none of its lines has a readable date) and ``reason_last_day``
+      (days since 1970 of the last line that passes the checks before the
+      date ones: the default ``as_of``). With ``count_negative`` (for
+      ``returns="error"``), used lines with a negative amount get a row of
+      their own (reason ``negative_amount``) with ``reason_min_amount``, the
+      smallest amount.
+
+    Without ``as_of`` the window is counted back from that default date.
     """
     used = ", ".join(str(c) for c in used_reasons)
+    is_used = f"reason IN ({used})"
+    negative = reason_code("negative_amount")
+    # reasons whose lines pass the checks before the date ones
+    dated_ok = f"({reason_code('after_as_of')}, {negative}, 0)"
+    if as_of is not None:
+        as_of_date = f"DATE '{as_of.date().isoformat()}'"
+    else:  # no line is after the last valid day: only the window needs the date
+        as_of_date = f"(SELECT CAST(max(last_ts) AS DATE) FROM grouped WHERE bucket IN {dated_ok})"
+    negatives, negative_rows = "", ""
+    if count_negative:
+        negatives = (
+            f",\n  sum(CASE WHEN reason = {negative} THEN 1 ELSE 0 END) AS n_negative,\n"
+            f"  sum(CASE WHEN reason = {negative} THEN amount ELSE 0 END) AS negative_amount,\n"
+            f"  min(CASE WHEN reason = {negative} THEN amount END) AS min_negative"
+        )
+        negative_rows = f"""
+UNION ALL
+SELECT 'reason', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL{{no_window}},
+  {negative}, sum(n_negative), sum(negative_amount), 1, min(min_negative), NULL
+FROM grouped WHERE bucket = 0 HAVING sum(n_negative) > 0"""
+    used_rows = "sum(n_lines) - sum(n_negative)" if count_negative else "sum(n_lines)"
+    used_amount = (
+        "sum(readable_amount) - sum(negative_amount)" if count_negative else "sum(readable_amount)"
+    )
+    window_column = ", purchases_in_window" if window_days is not None else ""
+    no_window = ", NULL" if window_days is not None else ""
+    return f"""{_with_lines(d, opts, source)},
+{_classified(d, as_of)},
+keyed AS (
+SELECT CASE WHEN {is_used} THEN 0 ELSE reason END AS bucket,
+  CASE WHEN {is_used} THEN customer_id END AS customer_id,
+  CASE WHEN {is_used} THEN order_key END AS order_key,
+  ts, amount, reason
+FROM classified
+),
+grouped AS (
+SELECT bucket, customer_id, order_key,
+  count(*) AS n_lines,
+  sum(CASE WHEN {d.finite('amount')} THEN amount ELSE 0 END) AS readable_amount,
+  min(ts) AS first_ts,
+  max(ts) AS last_ts{negatives}
+FROM keyed
+GROUP BY bucket, customer_id, order_key
+),
+orders AS (
+SELECT customer_id, CAST(first_ts AS DATE) AS day, readable_amount AS amount
+FROM grouped WHERE bucket = 0
+),
+{_customers(d, as_of_date, zero_is_purchase, window_days)}
+SELECT 'customer' AS row_kind, customer_id, n_orders, monetary_total, frequency, purchase_days,
+  first_day, last_day, purchase_amount, first_day_amount{window_column},
+  NULL AS reason, NULL AS reason_rows, NULL AS reason_amount, NULL AS reason_dated,
+  NULL AS reason_min_amount, NULL AS reason_last_day
+FROM customers
+UNION ALL
+SELECT 'reason', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL{no_window},
+  bucket,
+  CASE WHEN bucket = 0 THEN {used_rows} ELSE sum(n_lines) END,
+  CASE WHEN bucket = 0 THEN {used_amount} ELSE sum(readable_amount) END,
+  count(first_ts),
+  NULL,
+  {d.day_number(f"CAST(max(CASE WHEN bucket IN {dated_ok} THEN last_ts END) AS DATE)")}
+FROM grouped GROUP BY bucket{negative_rows.replace("{no_window}", no_window)}"""
+
+
+def _customers(d: Dialect, as_of_date: str, zero_is_purchase: bool, window_days: int | None) -> str:
+    """CTEs ``days`` and ``customers``: orders -> purchase days -> one row per customer."""
     is_purchase = "amount >= 0" if zero_is_purchase else "amount > 0"
-    as_of_date = f"DATE '{as_of.date().isoformat()}'"
     # purchase days first in min_by's ordering; days without a purchase last
     first_key = f"CASE WHEN n_purchases > 0 THEN {d.day_number('day')} ELSE 2147483647 END"
     window = ""
     if window_days is not None:
         inside = f"{d.days_between('day', as_of_date)} <= {int(window_days)}"
         window = f",\n  sum(CASE WHEN {inside} THEN n_purchases ELSE 0 END) AS purchases_in_window"
-    return f"""{_with_lines(d, opts, source)},
-{_classified(d, as_of)},
-orders AS (
-SELECT customer_id, CAST(min(ts) AS DATE) AS day, sum(amount) AS amount
-FROM classified WHERE reason IN ({used})
-GROUP BY customer_id, order_key
-),
-days AS (
+    return f"""days AS (
 SELECT customer_id, day, count(*) AS n_orders, sum(amount) AS amount,
   sum(CASE WHEN {is_purchase} THEN 1 ELSE 0 END) AS n_purchases,
   sum(CASE WHEN {is_purchase} THEN amount ELSE 0 END) AS purchase_amount
 FROM orders GROUP BY customer_id, day
-)
+),
+customers AS (
 SELECT customer_id,
   sum(n_orders) AS n_orders,
   sum(amount) AS monetary_total,
@@ -401,4 +461,5 @@ SELECT customer_id,
   coalesce(max(CASE WHEN n_purchases > 0 THEN {d.day_number('day')} END), 0) AS last_day,
   sum(purchase_amount) AS purchase_amount,
   min_by(purchase_amount, {first_key}) AS first_day_amount{window}
-FROM days GROUP BY customer_id"""
+FROM days GROUP BY customer_id
+)"""
