@@ -127,13 +127,14 @@ def stages(path: str) -> dict[str, float]:
     from pathlib import Path
 
     from rfm_loyalty._ingest import Ingest
-    from rfm_loyalty.orders import OrderColumns, _orders_from, _read_parquet
+    from rfm_loyalty._read_files import read_file
+    from rfm_loyalty.orders import OrderColumns, _orders_from
     from rfm_loyalty.summary import rfm_table
 
     cols = OrderColumns(order_id="order_id")
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    data = _read_parquet(Path(path), cols)
+    data = read_file(Path(path), cols)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ingest = Ingest(data, cols, tz=None)  # ids to codes, dates and amounts parsed

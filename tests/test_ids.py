@@ -104,3 +104,25 @@ def test_fast_path_equals_pandas_on_random_runs(width, picks, seed):
     rng = np.random.default_rng(seed)
     pool = ["".join(rng.choice(list("xyz0"), width)) for _ in range(7)]
     _same_as_pandas(pd.Series([pool[i] for i in picks], dtype=pd.ArrowDtype(pa.large_string())))
+
+
+def test_numeric_ids_hashed_in_two_threads_give_the_serial_result(monkeypatch):
+    from rfm_loyalty import _ingest, prepare_orders
+    from rfm_loyalty.orders import OrderColumns
+
+    rng = np.random.default_rng(3)
+    lines = pd.DataFrame({
+        "customer_id": rng.integers(1, 50, 400),
+        "order_id": rng.integers(1, 120, 400),
+        "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 90, 400), "D"),
+        "amount": rng.normal(20, 15, 400).round(2),
+    })
+    cols = OrderColumns(order_id="order_id")
+    assert not _ingest._hash_in_parallel(lines["customer_id"], lines["order_id"])  # too few rows
+    serial = prepare_orders(lines, cols)
+    monkeypatch.setattr(_ingest, "_PARALLEL_MIN_ROWS", 1)
+    assert _ingest._hash_in_parallel(lines["customer_id"], lines["order_id"])
+    assert not _ingest._hash_in_parallel(lines["customer_id"].astype(str), lines["order_id"])
+    parallel = prepare_orders(lines, cols)
+    pd.testing.assert_frame_equal(parallel.frame, serial.frame)
+    assert parallel.quality == serial.quality

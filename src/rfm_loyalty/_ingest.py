@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,16 +34,44 @@ DROP_REASONS: tuple[str, ...] = (
 BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
 
 
+#: Rows from which numeric customer and order ids are hashed in two threads.
+_PARALLEL_MIN_ROWS = 100_000
+
+
+def _hash_in_parallel(customers: pd.Series, order_ids: pd.Series) -> bool:
+    """Whether to hash the two id columns at the same time, in two threads.
+
+    pandas' hash tables release the GIL, so two columns take little more
+    time than one. Only for numeric ids: with text ids the two tables at once
+    cost more memory than they save time (13.2M lines, 1M customers: 0.5 s
+    saved for 400 MB more at the peak, see benchmarks/RESULTS.md), and Python
+    string objects (pandas 2.2) hold the GIL anyway.
+    """
+    return (
+        len(customers) >= _PARALLEL_MIN_ROWS
+        and pd.api.types.is_numeric_dtype(customers.dtype)
+        and pd.api.types.is_numeric_dtype(order_ids.dtype)
+    )
+
+
 class Ingest:
     """The parsed columns of one input table, as numpy arrays."""
 
     def __init__(self, data: pd.DataFrame, cols: OrderColumns, *, tz: str | None) -> None:
         self.cols = cols
         self.n = len(data)
-        self.customer_codes, self.customer_ids = ids_as_text(data[cols.customer])
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
-        if cols.order_id is not None:
+        customers = data[cols.customer]
+        if cols.order_id is None:
+            self.customer_codes, self.customer_ids = ids_as_text(customers)
+        elif _hash_in_parallel(customers, data[cols.order_id]):
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                orders = pool.submit(factorize_runs, data[cols.order_id])
+                self.customer_codes, self.customer_ids = ids_as_text(customers)
+                self.order_codes, self.order_values = orders.result()
+        else:
+            self.customer_codes, self.customer_ids = ids_as_text(customers)
             self.order_codes, self.order_values = factorize_runs(data[cols.order_id])
         self._parse_values(data, cols, tz)
         self.status: pd.Series | None = None

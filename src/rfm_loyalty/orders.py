@@ -20,7 +20,6 @@ Definitions (also in ``docs/definitions.md``):
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import os
 from collections.abc import Iterable, Mapping
@@ -43,6 +42,7 @@ from rfm_loyalty._ingest import (
     sum_lines_into_orders,
 )
 from rfm_loyalty._parse import as_date
+from rfm_loyalty._read_files import check_columns_exist, read_file
 from rfm_loyalty.exceptions import SchemaError
 
 __all__ = [
@@ -58,8 +58,6 @@ __all__ = [
 ReturnsPolicy = Literal["net", "drop", "error"]
 ZeroAmountPolicy = Literal["not_purchase", "purchase"]
 BadRowsPolicy = Literal["warn", "raise"]
-
-
 
 
 @dataclass(frozen=True)
@@ -530,21 +528,7 @@ def _read_lines(
     into orders, so the text columns read from the file (most of the memory)
     are released before that step instead of being held until the end.
     """
-    wanted = list(cols.used().values())
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        data = _read_parquet(path, cols)
-    elif name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")):
-        sep = "\t" if ".tsv" in name else ","
-        header = pd.read_csv(path, nrows=0, sep=sep).columns
-        _check_columns_exist(header, cols)
-        as_text = {c: str for c in (cols.customer, cols.order_id) if c is not None}
-        data = pd.read_csv(path, usecols=wanted, dtype=as_text, sep=sep)
-    else:
-        raise SchemaError(
-            f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
-            ".tsv or .parquet file, or read it yourself and pass the DataFrame."
-        )
+    data = read_file(path, cols)
     _check_options(
         data,
         cols,
@@ -600,22 +584,6 @@ def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:
     )
 
 
-def _read_parquet(path: Path, cols: OrderColumns) -> pd.DataFrame:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Reading Parquet needs pyarrow: pip install 'rfm-loyalty[parquet]'."
-        ) from exc
-    _check_columns_exist(pq.read_schema(path).names, cols)
-    data = pd.read_parquet(path, columns=list(cols.used().values()))
-    # Arrow keeps the file's decoded buffers in its memory pool after the
-    # conversion to pandas; hand them back before the heavy work starts.
-    pa.default_memory_pool().release_unused()
-    return data
-
-
 # ---------------------------------------------------------------------------
 # validation of the call
 # ---------------------------------------------------------------------------
@@ -654,7 +622,7 @@ def _check_options(
             )
     if len(data) == 0:
         raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
-    _check_columns_exist(data.columns, cols)
+    check_columns_exist(data.columns, cols)
     duplicated = data.columns[data.columns.duplicated()].tolist()
     wanted = set(cols.used().values())
     if any(c in wanted for c in duplicated):
@@ -670,27 +638,9 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         )
 
 
-def _check_columns_exist(available: Iterable[Any], cols: OrderColumns) -> None:
-    present = [str(c) for c in available]
-    for role, name in cols.used().items():
-        if name not in present:
-            close = difflib.get_close_matches(name, present, n=1, cutoff=0.5)
-            if not close:
-                lowered = {p.lower(): p for p in present}
-                close = [lowered[name.lower()]] if name.lower() in lowered else []
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise SchemaError(
-                f"Column {name!r} (the {role} column) is not in the input. "
-                f"Columns found: {present!r}.{hint}"
-            )
-
-
 # ---------------------------------------------------------------------------
 # as_of, accounting and warnings
 # ---------------------------------------------------------------------------
-
-
-
 
 
 def _resolve_as_of(as_of: Any, ingest: Ingest, reasons: np.ndarray) -> pd.Timestamp | None:
@@ -700,8 +650,3 @@ def _resolve_as_of(as_of: Any, ingest: Ingest, reasons: np.ndarray) -> pd.Timest
     if not valid.any():
         return None
     return pd.Timestamp(ingest.dates[valid].max()).normalize()
-
-
-
-
-

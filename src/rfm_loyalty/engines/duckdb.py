@@ -10,10 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from rfm_loyalty._read_files import check_columns_exist
 from rfm_loyalty.engines import _sql
 from rfm_loyalty.engines._source import EngineSource, check_options
 from rfm_loyalty.exceptions import SchemaError
-from rfm_loyalty.orders import OrderColumns, _check_columns_exist
+from rfm_loyalty.orders import OrderColumns
 
 __all__ = ["from_duckdb"]
 
@@ -131,7 +132,7 @@ def from_duckdb(
             connection.execute(f"SET {name} = {_sql.DUCKDB.literal(str(value))}")
     if relation is None:
         relation = connection.sql(source)
-    _check_columns_exist(relation.columns, settings["columns"])
+    check_columns_exist(relation.columns, settings["columns"])
     return EngineSource(engine="duckdb", runner=_DuckDBRunner(relation, connection), **settings)
 
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from rfm_loyalty._read_files import check_columns_exist
 from rfm_loyalty.engines import _sql
 from rfm_loyalty.engines._source import EngineSource, check_options
-from rfm_loyalty.orders import OrderColumns, _check_columns_exist
+from rfm_loyalty.orders import OrderColumns
 
 __all__ = ["from_spark"]
 
@@ -87,7 +88,7 @@ def from_spark(
             f"from_spark does not take tz (got {settings['tz']!r}): Spark counts calendar days "
             "in the session time zone; set spark.sql.session.timeZone instead."
         )
-    _check_columns_exist(data.columns, settings["columns"])
+    check_columns_exist(data.columns, settings["columns"])
     return EngineSource(engine="spark", runner=_SparkRunner(data), **settings)
 
 
