@@ -21,6 +21,7 @@ from sklearn.exceptions import NotFittedError
 from rfm_loyalty import _btyd_likelihood as lik
 from rfm_loyalty.btyd import (
     DAYS_PER_MONTH,
+    NO_DROPOUT_BELOW,
     BetaGeoModel,
     GammaGammaModel,
     customer_lifetime_value,
@@ -648,6 +649,26 @@ def test_gamma_gamma_warns_on_correlated_spend() -> None:
     assert gg.mean_spend_ == np.inf
 
 
+def test_cdnow_has_drop_out_and_no_warning_about_it(cdnow: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ModelWarning)
+        bg = BetaGeoModel(time_unit="W").fit(cdnow)
+    # a / (a + b) from the published a = 0.793, b = 2.426
+    assert bg.mean_dropout_ == pytest.approx(0.793 / (0.793 + 2.426), rel=2e-3)
+
+
+def test_no_drop_out_warns_that_p_alive_cannot_rank() -> None:
+    # simulated customers who almost never leave: a / (a + b) = 1e-4
+    data = simulate_btyd(4000, r=0.5, alpha=20.0, a=0.01, b=99.99, random_state=2)
+    with pytest.warns(ModelWarning, match=r"BetaGeoModel\.fit: the fit finds almost no "
+                      r"drop-out: the mean probability of leaving after a repeat purchase, "
+                      r"a / \(a \+ b\), is .* p_alive is then close to 1 for nearly every "
+                      r"customer"):
+        bg = BetaGeoModel().fit(data)
+    assert bg.mean_dropout_ < NO_DROPOUT_BELOW
+    assert bg.p_alive().min() > 0.9
+
+
 def test_optimiser_trouble_warns() -> None:
     # e.g. 400 customers with no sign of drop-out: a and b grow together without end
     opt = lik.OptimumResult(np.log([0.25, 5.1, 4e5, 2.2e6]), 1.0, False, "ABNORMAL", 4, 0, ())
@@ -709,7 +730,10 @@ def test_real_data_end_to_end() -> None:
         warnings.simplefilter("ignore")  # lines without a customer are counted and dropped
         orders = prepare_orders(lines, columns)
     table = btyd_summary(orders)
-    bg = BetaGeoModel().fit(table)
+    # a year of mostly wholesale buyers: almost no drop-out, a / (a + b) = 0.0005
+    with pytest.warns(ModelWarning, match=r"the fit finds almost no drop-out: .* is 0\.00051 "):
+        bg = BetaGeoModel().fit(table)
+    assert bg.mean_dropout_ == pytest.approx(0.00051, abs=5e-6)
     assert bg.time_unit_ == "D" and bg.converged_
     assert bg.n_customers_ == len(table) == 4338
     assert np.isfinite(bg.standard_errors_).all()

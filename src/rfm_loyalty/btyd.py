@@ -34,6 +34,7 @@ from rfm_loyalty.exceptions import ModelFitError, ModelWarning
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "NO_DROPOUT_BELOW",
     "BetaGeoModel",
     "GammaGammaModel",
     "customer_lifetime_value",
@@ -46,6 +47,11 @@ _GG_PARAMS = ("p", "q", "gamma")
 # Above this many distinct (frequency, recency, T) rows the starting points are
 # screened on a sample of this many customers before the full-data fit.
 _SCREEN_ROWS = 20_000
+#: ``BetaGeoModel.fit`` warns when the fitted mean drop-out probability per
+#: repeat purchase, ``a / (a + b)``, is below this: one customer in a thousand
+#: leaving after a purchase is no drop-out to speak of, and ``p_alive`` is then
+#: close to 1 for nearly everyone (it cannot rank customers).
+NO_DROPOUT_BELOW = 1e-3
 
 
 # --------------------------------------------------------------------------- #
@@ -87,6 +93,9 @@ class BetaGeoModel:
         Time unit of the data ("D" or "W") and its length in days.
     converged_ : bool
         Whether the optimiser reported convergence at the best optimum.
+    mean_dropout_ : float
+        ``a / (a + b)``, the mean probability of dropping out after a repeat
+        purchase. ``fit`` warns (``ModelWarning``) below ``NO_DROPOUT_BELOW``.
 
     Examples
     --------
@@ -97,6 +106,8 @@ class BetaGeoModel:
     {'r': 0.2, 'alpha': 3.9, 'a': 0.8, 'b': 2.3}
     >>> model.p_alive().between(0, 1).all()
     np.True_
+    >>> round(model.mean_dropout_, 2)
+    0.25
     """
 
     # fitted attributes, set by fit() or from_params() (see _record_fit)
@@ -219,6 +230,7 @@ class BetaGeoModel:
             raise ModelFitError(f"{who}: {opt.message}; check the data for extreme values.")
         _lik.warn_optimum("BetaGeoModel", _BGNBD_PARAMS, opt)
         _record_fit(self, _BGNBD_PARAMS, objective, opt, float(w.sum()))
+        self._warn_no_dropout(who)
         self.n_rows_ = compressed.n_rows
         self.converged_ = opt.success
         self.time_unit_ = time_unit
@@ -228,7 +240,31 @@ class BetaGeoModel:
         )
         return self
 
+    @property
+    def mean_dropout_(self) -> float:
+        """``a / (a + b)``: the mean probability of dropping out after a repeat purchase."""
+        if not hasattr(self, "params_"):
+            raise _lik.not_fitted(self, "mean_dropout_")
+        a, b = float(self.params_["a"]), float(self.params_["b"])
+        return a / (a + b)
+
     # -- helpers ------------------------------------------------------------ #
+    def _warn_no_dropout(self, who: str) -> None:
+        dropout = self.mean_dropout_
+        if dropout >= NO_DROPOUT_BELOW:
+            return
+        a, b = float(self.params_["a"]), float(self.params_["b"])
+        warnings.warn(
+            f"{who}: the fit finds almost no drop-out: the mean probability of leaving after "
+            f"a repeat purchase, a / (a + b), is {dropout:.2g} (a = {a:.3g}, b = {b:.3g}). "
+            "p_alive is then close to 1 for nearly every customer and ranks them poorly, and "
+            "expected purchases rest on the purchase rate alone. This happens when the history "
+            "is short compared with the time between purchases, or holds few lapsed customers. "
+            "Check p_alive on a holdout (rfm_loyalty.backtest) before acting on it.",
+            ModelWarning,
+            stacklevel=3,
+        )
+
     def _fitted_data(self, data: pd.DataFrame | None, method: str) -> pd.DataFrame:
         if not hasattr(self, "params_"):
             raise _lik.not_fitted(self, method)
