@@ -365,6 +365,21 @@ def test_expectations_are_finite_at_a_equal_one() -> None:
     assert got == pytest.approx(future, rel=1e-6)
 
 
+def test_expectations_are_finite_when_a_plus_b_is_one() -> None:
+    # 2F1(.; a + b - 1; .) has a pole at a + b = 1 for a customer without repeat
+    # purchases (found by hypothesis with a = 0.8, b = 0.2); the expectation is
+    # smooth there. With r = 1 its limit is z (1 - z)^(a - 1), z = t / (alpha + T + t).
+    model = BetaGeoModel.from_params(r=1.0, alpha=1.0, a=0.8, b=0.2)
+    z = 10.0 / (1.0 + 1.0 + 10.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = model.expected_purchases(10.0, frame([0], [0], [1.0])).iloc[0]
+        new = model.expected_purchases_population(10.0)
+    assert got == pytest.approx(z * (1 - z) ** -0.2, rel=1e-6)
+    # a new customer is the case T = 0: z = t / (alpha + t)
+    assert new == pytest.approx(10 / 11 * (1 / 11) ** -0.2, rel=1e-6)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 15), st.floats(0.5, 200), st.floats(0.3, 20), st.floats(1.2, 20),
        st.floats(1, 100))

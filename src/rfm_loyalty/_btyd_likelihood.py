@@ -568,6 +568,20 @@ def away_from_one(a: float) -> float:
     return a if abs(a - 1.0) >= 1e-7 else 1.0 + float(np.copysign(1e-7, a - 1.0))
 
 
+def b_off_pole(a: float, b: float) -> float:
+    """Move ``b`` so that ``a + b - 1`` is at least 1e-7 away from 0.
+
+    ``a + b - 1`` is the third parameter of the expectations' 2F1 for a
+    customer without repeat purchases (and for a new customer): 2F1 has a pole
+    at 0 there, while the expectation (2F1 times ``a + b - 1``) is smooth. As
+    in ``away_from_one``, the nudge changes the value by about 1e-7 relative.
+    """
+    gap = a + b - 1.0
+    if abs(gap) >= 1e-7:
+        return b
+    return 1.0 - a + float(np.copysign(1e-7, gap))
+
+
 def check_horizon(t: Any, who: str) -> float:
     """Return ``t`` as a float after checking it is a finite number >= 0."""
     if not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t) or t < 0:

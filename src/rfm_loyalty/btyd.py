@@ -341,6 +341,7 @@ class BetaGeoModel:
         t = _lik.check_horizon(t, "BetaGeoModel.expected_purchases")
         r, alpha, a, b = self.params_.to_numpy()
         a = _lik.away_from_one(a)
+        b = _lik.b_off_pole(a, b)
         x, T = d["frequency"].to_numpy(), d["T"].to_numpy()
         alive = expit(-self._log_dropout_odds(d))
         z = t / (alpha + T + t)
@@ -374,6 +375,7 @@ class BetaGeoModel:
             raise _lik.not_fitted(self, "expected_purchases_population")
         r, alpha, a, b = self.params_.to_numpy()
         a = _lik.away_from_one(a)
+        b = _lik.b_off_pole(a, b)
         ts = np.asarray(t, dtype=float)
         if not np.isfinite(ts).all() or (ts < 0).any():
             raise ValueError(
