@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rfm_loyalty import _fixed_width
-from rfm_loyalty._fixed_width import factorize_fixed_width, fixed_width_bytes
+from rfm_loyalty._fixed_width import argsort_fixed_width, factorize_fixed_width, fixed_width_bytes
 from rfm_loyalty._ids import factorize_runs, ids_as_text
 
 ARROW_TEXT = [
@@ -126,3 +126,23 @@ def test_numeric_ids_hashed_in_two_threads_give_the_serial_result(monkeypatch):
     parallel = prepare_orders(lines, cols)
     pd.testing.assert_frame_equal(parallel.frame, serial.frame)
     assert parallel.quality == serial.quality
+
+
+@settings(max_examples=60, deadline=None)
+@given(width=st.integers(1, 6), seed=st.integers(0, 2**16), n=st.integers(1, 40))
+def test_fixed_width_sort_is_pythons_text_order(width, seed, n):
+    # characters of 1 to 3 UTF-8 bytes; values of one byte width sort as Python sorts str
+    rng = np.random.default_rng(seed)
+    alphabet = ["a", "B", "0", "~", "é", "ß", "€", "中"]
+    texts = {"".join(rng.choice(alphabet, width)) for _ in range(n)}
+    by_bytes: dict[int, list[str]] = {}
+    for t in texts:
+        by_bytes.setdefault(len(t.encode()), []).append(t)
+    same_width = max(by_bytes.values(), key=len)
+    ids = pd.Index(same_width, dtype=pd.ArrowDtype(pa.large_string()))
+    order = argsort_fixed_width(ids)
+    assert [same_width[i] for i in order] == sorted(same_width)
+
+
+def test_fixed_width_sort_declines_several_widths():
+    assert argsort_fixed_width(pd.Index(["9", "10"], dtype=pd.ArrowDtype(pa.string()))) is None
