@@ -290,6 +290,7 @@ def analyze(
         Analysis date; default the last order date. Stored in the result.
     n_bins : int, default 5
         Score bands per dimension (:class:`~rfm_loyalty.scoring.RFMScorer`).
+        At most 5 with a segment preset (the presets are written for 1..5).
     segments : str or sequence of Segment, default "default"
         Segment rules: a preset name or your own rule set.
     lifecycle : LifecycleRules, optional
@@ -392,6 +393,13 @@ def analyze(
     'Campaign for the second purchase.'
     """
     _check_params(n_bins, period, horizon_months, models)
+    if isinstance(segments, str) and n_bins > 5:
+        # checked before any work: the presets are written for scores 1..5
+        raise ValueError(
+            f"Segment preset {segments!r} is written for 5 score bands; n_bins={n_bins} gives "
+            f"scores up to {n_bins}. Use n_bins=5 (or fewer) with a preset, or pass your own "
+            "Segment rules."
+        )
     statuses = None if valid_statuses is None else list(valid_statuses)
     rules = lifecycle if lifecycle is not None else LifecycleRules()
     if not isinstance(rules, LifecycleRules):
