@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._fixed_width import factorize_fixed_width
+from rfm_loyalty._fixed_width import argsort_fixed_width, factorize_fixed_width
 
 #: The text dtype pandas gives a column of Python strings: ``object`` on
 #: pandas 2.2, ``str`` on pandas 3. Customer ids come out in it on both.
@@ -52,6 +52,16 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return np.full(len(codes), -1, dtype=codes.dtype), merged
     # -1 (missing) indexes the last slot: set it to -1 so missing stays missing
     return np.append(lookup, codes.dtype.type(-1))[codes], merged
+
+
+def argsort_text(ids: pd.Index) -> np.ndarray:
+    """Positions that sort distinct text ids in Python's text order.
+
+    Ids of one byte width held by Arrow are sorted as integers (see
+    ``argsort_fixed_width``); others by pandas.
+    """
+    order = argsort_fixed_width(ids)
+    return np.asarray(ids.argsort()) if order is None else order
 
 
 def _reads_as_itself(text: pd.Series | np.ndarray, uniques: pd.Index) -> bool:

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._fixed_width import argsort_fixed_width
-from rfm_loyalty._ids import TEXT_DTYPE, factorize_runs, ids_as_text
+from rfm_loyalty._ids import TEXT_DTYPE, argsort_text, factorize_runs, ids_as_text
 from rfm_loyalty._parse import missing_text, parse_dates, parse_numbers
 from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
@@ -193,9 +192,7 @@ def report_bad_rows(
 
 def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
     """Re-code customers so that the codes follow the sorted text ids."""
-    order = argsort_fixed_width(ids)
-    if order is None:
-        order = np.asarray(ids.argsort())
+    order = argsort_text(ids)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     return rank[codes], ids.take(order)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ids import argsort_text
 from rfm_loyalty._ingest import format_counts, report_bad_rows
 from rfm_loyalty._parse import as_date
 from rfm_loyalty.engines import _sql
@@ -323,7 +324,7 @@ def _assemble(
     )
     keep = np.flatnonzero(frequency > 0)
     index = pd.Index(ids[keep], name="customer_id")
-    order = np.asarray(index.argsort())  # the text order of the pandas path
+    order = argsort_text(index)  # the text order of the pandas path
     keep, index = keep[order], index.take(order)
 
     def pick(name: str, dtype: str) -> np.ndarray:
