@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._ids import argsort_text
+from rfm_loyalty._ids import TEXT_DTYPE, argsort_text
 from rfm_loyalty._ingest import format_counts, report_bad_rows
 from rfm_loyalty._parse import as_date
 from rfm_loyalty.engines import _sql
@@ -323,7 +323,8 @@ def _assemble(
         as_of=as_of,
     )
     keep = np.flatnonzero(frequency > 0)
-    index = pd.Index(ids[keep], name="customer_id")
+    # the text dtype of the pandas path, also when no customer is left
+    index = pd.Index(ids[keep], dtype=TEXT_DTYPE, name="customer_id")
     order = argsort_text(index)  # the text order of the pandas path
     keep, index = keep[order], index.take(order)
 
