@@ -168,8 +168,9 @@ def test_cost_to_serve_without_cost_input_raises():
         ({"horizon_months": 0}, r"'horizon_months' .* >= 1. Got 0"),
         ({"lifecycle": {"window_days": 30}}, r"LifecycleRules instance .* Got \{'window_days'"),
         ({"n_bins": 2.5}, r"'n_bins' parameter of analyze must be a whole number .* Got 2.5"),
-        ({"n_bins": 6}, r"Segment preset 'default' is written for 5 score bands; n_bins=6 gives "
-                        r"scores up to 6\. Use n_bins=5 \(or fewer\) with a preset"),
+        ({"n_bins": 6}, r"Segment preset 'default' is written for scores 1\.\.5 "
+                        r"\(RFMScorer\(n_bins=5\)\); got scores up to 6\. Score with n_bins=5 "
+                        r"\(or fewer\) or pass your own Segment rules\."),
     ],
 )
 def test_bad_parameters_raise(kwargs, match):

@@ -26,6 +26,7 @@ from scipy.optimize import minimize
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 from sklearn.exceptions import NotFittedError
 
+from rfm_loyalty._codes import first_appearances
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning, SchemaError
 
 try:  # installed with scikit-learn, which we depend on
@@ -88,11 +89,7 @@ def compress_bgnbd(
 def _factorize_first(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Group codes of ``key`` and the position of each group's first row."""
     group, _ = pd.factorize(key)
-    first = np.full(int(group.max()) + 1, -1, dtype=np.int64)
-    # Writing positions in reverse leaves the first occurrence in place.
-    order = np.arange(group.shape[0] - 1, -1, -1)
-    first[group[order]] = order
-    return group, first
+    return group, first_appearances(group)
 
 
 def subsample_bgnbd(data: BGNBDData, n_customers: int, *, seed: int = 0) -> BGNBDData:
@@ -165,7 +162,17 @@ def bgnbd_loglik_terms(
 
 
 def bgnbd_objective(data: BGNBDData) -> Callable[[FloatArray], tuple[float, FloatArray]]:
-    """Mean negative log-likelihood per customer and its gradient.
+    """Mean negative log-likelihood per customer and its gradient (see ``_mean_objective``)."""
+    return _mean_objective(bgnbd_loglik_terms, data)
+
+
+def _mean_objective(
+    terms: Callable[[FloatArray, Any], tuple[FloatArray, FloatArray | None]],
+    data: BGNBDData | GammaGammaData,
+) -> Callable[[FloatArray], tuple[float, FloatArray]]:
+    """Mean negative log-likelihood per customer and its gradient, from per-row ``terms``.
+
+    Rows are weighted by ``data.weight`` (customers each row stands for).
 
     Weighted sums use ``einsum`` rather than ``@``: a multi-threaded BLAS
     matrix-vector product on a (n, 4) array is slower than a plain loop, and
@@ -174,15 +181,16 @@ def bgnbd_objective(data: BGNBDData) -> Callable[[FloatArray], tuple[float, Floa
     Dividing by the number of customers keeps the objective O(1) whatever
     the sample size, so one optimiser tolerance suits 100 or 10 million rows.
     """
-    total = float(data.weight.sum())
+    weight = data.weight
+    total = float(weight.sum())
 
     def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, grad = bgnbd_loglik_terms(theta, data)
+        ll, grad = terms(theta, data)
         assert grad is not None
-        value = -float(np.einsum("i,i->", data.weight, ll)) / total
+        value = -float(np.einsum("i,i->", weight, ll)) / total
         if not np.isfinite(value):
             return np.inf, np.zeros_like(theta)
-        return value, -np.einsum("i,ij->j", data.weight, grad) / total
+        return value, -np.einsum("i,ij->j", weight, grad) / total
 
     return fun
 
@@ -268,18 +276,8 @@ def gamma_gamma_loglik_terms(
 def gamma_gamma_objective(
     data: GammaGammaData,
 ) -> Callable[[FloatArray], tuple[float, FloatArray]]:
-    """Mean negative log-likelihood per customer and its gradient."""
-    total = float(data.weight.sum())
-
-    def fun(theta: FloatArray) -> tuple[float, FloatArray]:
-        ll, grad = gamma_gamma_loglik_terms(theta, data)
-        assert grad is not None
-        value = -float(np.einsum("i,i->", data.weight, ll)) / total
-        if not np.isfinite(value):
-            return np.inf, np.zeros_like(theta)
-        return value, -np.einsum("i,ij->j", data.weight, grad) / total
-
-    return fun
+    """Mean negative log-likelihood per customer and its gradient (see ``_mean_objective``)."""
+    return _mean_objective(gamma_gamma_loglik_terms, data)
 
 
 def gamma_gamma_starts(m: FloatArray, weight: FloatArray, n_starts: int) -> list[FloatArray]:

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._codes import first_appearances
+
 #: Wider ids take the general path (the words would cost more than they save).
 MAX_WIDTH = 64
 #: Odd 64-bit constant (2**64 / golden ratio) that spreads one word over the key.
@@ -108,7 +110,7 @@ def factorize_fixed_width(values: pd.Series) -> tuple[np.ndarray, pd.Index] | No
     del words
     run_codes_wide, _ = pd.factorize(key)
     del key
-    first = _first_appearances(run_codes_wide)
+    first = first_appearances(run_codes_wide)
     run_codes = run_codes_wide.astype(np.int32 if len(first) < 2**31 else np.int64)
     del run_codes_wide
     representatives = heads[first]
@@ -169,15 +171,6 @@ def _words(text: np.ndarray) -> np.ndarray:
         padded[:, :width] = raw
         raw = padded
     return raw.view("<u8").reshape(len(text), n_words)
-
-
-def _first_appearances(codes: np.ndarray) -> np.ndarray:
-    """Positions where each code appears first (codes numbered by first appearance)."""
-    seen_before = np.maximum.accumulate(codes)
-    new = np.empty(len(codes), dtype=bool)
-    new[0] = True
-    np.greater(codes[1:], seen_before[:-1], out=new[1:])
-    return np.flatnonzero(new)
 
 
 def _as_text_index(text: np.ndarray, dtype: Any) -> pd.Index:

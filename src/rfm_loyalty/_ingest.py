@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._codes import first_appearances
 from rfm_loyalty._ids import TEXT_DTYPE, argsort_text, factorize_runs, ids_as_text
 from rfm_loyalty._parse import missing_text, parse_dates, parse_numbers
 from rfm_loyalty._warnings import warn_user
@@ -63,16 +64,16 @@ class Ingest:
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
         customers = data[cols.customer]
-        if cols.order_id is None:
-            self.customer_codes, self.customer_ids = ids_as_text(customers)
-        elif _hash_in_parallel(customers, data[cols.order_id]):
+        order_ids = None if cols.order_id is None else data[cols.order_id]
+        if order_ids is not None and _hash_in_parallel(customers, order_ids):
             with ThreadPoolExecutor(max_workers=1) as pool:
-                orders = pool.submit(factorize_runs, data[cols.order_id])
+                orders = pool.submit(factorize_runs, order_ids)
                 self.customer_codes, self.customer_ids = ids_as_text(customers)
                 self.order_codes, self.order_values = orders.result()
         else:
             self.customer_codes, self.customer_ids = ids_as_text(customers)
-            self.order_codes, self.order_values = factorize_runs(data[cols.order_id])
+            if order_ids is not None:
+                self.order_codes, self.order_values = factorize_runs(order_ids)
         self._parse_values(data, cols, tz)
         self.status: pd.Series | None = None
         if cols.status is not None:
@@ -236,10 +237,7 @@ def sum_lines_into_orders(
         )
     n_orders = int(order_codes.max()) + 1
     n_lines = np.bincount(order_codes, minlength=n_orders)
-    # factorize numbers orders by first appearance, so a line is its order's
-    # first line exactly where the running maximum of the codes steps up.
-    running_max = np.maximum.accumulate(order_codes)
-    first_line = np.flatnonzero(np.r_[True, running_max[1:] != running_max[:-1]])
+    first_line = first_appearances(order_codes)  # factorize numbers by first appearance
     order_dates = np.full(n_orders, np.iinfo(np.int64).max, dtype=np.int64)
     np.minimum.at(order_dates, order_codes, dates.view(np.int64))
     order_amount = np.bincount(order_codes, weights=amount, minlength=n_orders)
@@ -280,8 +278,8 @@ def _plain(values: pd.Index) -> Any:
 
 
 def _order_spans_customers(order_codes: np.ndarray, customer_codes: np.ndarray) -> bool:
-    first_customer = np.full(int(order_codes.max()) + 1, -1, dtype=np.int64)
-    first_customer[order_codes[::-1]] = customer_codes[::-1]  # last write wins: first line
+    """Whether some order id has lines of more than one customer (codes by first appearance)."""
+    first_customer = customer_codes[first_appearances(order_codes)]
     return bool((first_customer[order_codes] != customer_codes).any())
 
 

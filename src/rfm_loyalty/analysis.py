@@ -57,7 +57,7 @@ from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates
 from rfm_loyalty.orders import OrderColumns, Orders, QualityReport
 from rfm_loyalty.profitability import ProfitabilityResult
 from rfm_loyalty.scoring import RFMScorer
-from rfm_loyalty.segments import Segment, assign_segments
+from rfm_loyalty.segments import Segment, _check_preset_scores, assign_segments
 from rfm_loyalty.summary import btyd_from_aggregates, customer_aggregates, rfm_from_aggregates
 
 if TYPE_CHECKING:
@@ -393,13 +393,7 @@ def analyze(
     'Campaign for the second purchase.'
     """
     _check_params(n_bins, period, horizon_months, models)
-    if isinstance(segments, str) and n_bins > 5:
-        # checked before any work: the presets are written for scores 1..5
-        raise ValueError(
-            f"Segment preset {segments!r} is written for 5 score bands; n_bins={n_bins} gives "
-            f"scores up to {n_bins}. Use n_bins=5 (or fewer) with a preset, or pass your own "
-            "Segment rules."
-        )
+    _check_preset_scores(segments, n_bins)  # before any work, not after scoring
     statuses = None if valid_statuses is None else list(valid_statuses)
     rules = lifecycle if lifecycle is not None else LifecycleRules()
     if not isinstance(rules, LifecycleRules):

@@ -333,12 +333,8 @@ def assign_segments(
     """
     resolved = _resolve_rules(rules)
     r, f, m = _score_arrays(scored, "assign_segments")
-    if isinstance(rules, str) and len(r) and max(r.max(), f.max(), m.max()) > _PRESET_N_BINS:
-        raise ValueError(
-            f"Segment preset {rules!r} is written for scores 1..{_PRESET_N_BINS} "
-            f"(RFMScorer(n_bins={_PRESET_N_BINS})); got scores up to "
-            f"{int(max(r.max(), f.max(), m.max()))}. Score with n_bins=5 or pass your own rules."
-        )
+    if len(r):
+        _check_preset_scores(rules, int(max(r.max(), f.max(), m.max())))
     codes = _first_match(resolved, r, f, m)
     out = scored.copy()
     out["segment"] = pd.Categorical.from_codes(
@@ -372,6 +368,16 @@ def _score_arrays(scored: Any, caller: str) -> tuple[np.ndarray, np.ndarray, np.
             )
         arrays.append(as_float.astype("int64"))
     return arrays[0], arrays[1], arrays[2]
+
+
+def _check_preset_scores(rules: str | Sequence[Segment], highest_score: int) -> None:
+    """Raise ValueError when a preset (written for scores 1..5) meets higher scores."""
+    if isinstance(rules, str) and highest_score > _PRESET_N_BINS:
+        raise ValueError(
+            f"Segment preset {rules!r} is written for scores 1..{_PRESET_N_BINS} "
+            f"(RFMScorer(n_bins={_PRESET_N_BINS})); got scores up to {highest_score}. "
+            f"Score with n_bins={_PRESET_N_BINS} (or fewer) or pass your own Segment rules."
+        )
 
 
 def segment_grid(rules: str | Sequence[Segment] = "default", *, n_bins: int = 5) -> pd.DataFrame:
