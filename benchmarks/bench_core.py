@@ -126,23 +126,22 @@ def stages(path: str) -> dict[str, float]:
     """Time the steps of read_orders + rfm_table one by one (private functions, same work)."""
     from pathlib import Path
 
-    from rfm_loyalty._ingest import Ingest
-    from rfm_loyalty._read_files import read_file
-    from rfm_loyalty.orders import OrderColumns, _orders_from
+    from rfm_loyalty._ingest.files import read_file
+    from rfm_loyalty._ingest.lines import Ingest
+    from rfm_loyalty.orders import OrderColumns, ReadOptions, _orders_from
     from rfm_loyalty.summary import rfm_table
 
-    cols = OrderColumns(order_id="order_id")
+    options = ReadOptions(columns=OrderColumns(order_id="order_id"))
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    data = read_file(Path(path), cols)
+    data, options = read_file(Path(path), options)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ingest = Ingest(data, cols, tz=None)  # ids to codes, dates and amounts parsed
+    ingest = Ingest(data, options)  # ids to codes, dates and amounts parsed
     del data
     seconds["ids"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    orders = _orders_from(ingest, as_of=None, returns="net", zero_amount="not_purchase",
-                          valid_statuses=None, on_bad_rows="warn")
+    orders = _orders_from(ingest, options)
     seconds["orders"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     rfm_table(orders)

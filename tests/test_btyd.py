@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from sklearn.exceptions import NotFittedError
 
-from rfm_loyalty import _btyd_likelihood as lik
+from rfm_loyalty._btyd import likelihood as lik
 from rfm_loyalty.btyd import (
     DAYS_PER_MONTH,
     NO_DROPOUT_BELOW,
@@ -768,7 +768,7 @@ def test_hypergeometric_fallback_matches_euler_integral(a, b, c, z) -> None:
     # Euler's integral (valid for c > b > 0) gives the value independently
     from scipy.special import hyp2f1
 
-    from rfm_loyalty._btyd_likelihood import scaled_hyp2f1
+    from rfm_loyalty._btyd.likelihood import scaled_hyp2f1
 
     if c > 100:
         assert not np.isfinite(hyp2f1(a, b, c, z))  # the case the fallback exists for

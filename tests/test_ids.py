@@ -9,9 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfm_loyalty import _fixed_width
-from rfm_loyalty._fixed_width import argsort_fixed_width, factorize_fixed_width, fixed_width_bytes
-from rfm_loyalty._ids import factorize_runs, ids_as_text
+from rfm_loyalty._ingest import fixed_width as _fixed_width
+from rfm_loyalty._ingest.fixed_width import (
+    argsort_fixed_width,
+    factorize_fixed_width,
+    fixed_width_bytes,
+)
+from rfm_loyalty._ingest.ids import factorize_runs, ids_as_text
 
 ARROW_TEXT = [
     pd.ArrowDtype(pa.string()),
@@ -107,7 +111,8 @@ def test_fast_path_equals_pandas_on_random_runs(width, picks, seed):
 
 
 def test_numeric_ids_hashed_in_two_threads_give_the_serial_result(monkeypatch):
-    from rfm_loyalty import _ingest, prepare_orders
+    from rfm_loyalty import prepare_orders
+    from rfm_loyalty._ingest import lines as _ingest
     from rfm_loyalty.orders import OrderColumns
 
     rng = np.random.default_rng(3)

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from rfm_loyalty._ids import ids_as_text
+from rfm_loyalty._ingest.ids import ids_as_text
 from rfm_loyalty.engines import _sql, from_spark
 from rfm_loyalty.exceptions import DataQualityWarning
 from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates, lifecycle_labels

@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 
 from rfm_loyalty.lifecycle import LifecycleRules
-from rfm_loyalty.orders import OrderColumns, Orders, prepare_orders, read_orders
+from rfm_loyalty.orders import (
+    OrderColumns,
+    Orders,
+    canonical_columns,
+    prepare_orders,
+    read_orders,
+)
 from rfm_loyalty.segments import Segment
 
 if TYPE_CHECKING:
@@ -71,7 +77,7 @@ def read_input(
         info = InputInfo("Orders", frame_sha256(data.frame), "Orders.frame", len(data.frame))
         return orders, info, None
     if isinstance(data, pd.DataFrame):
-        cols = columns if columns is not None else _canonical_columns(data)
+        cols = columns if columns is not None else canonical_columns(data)
         orders = prepare_orders(data, cols, **options)
         return orders, InputInfo("DataFrame", frame_sha256(data), "DataFrame", len(data)), cols
     if isinstance(data, (str, os.PathLike)):
@@ -118,15 +124,6 @@ def check_engine_arguments(
             "from_duckdb(...) / from_spark(...) (e.g. from_duckdb(lines, columns=..., "
             "returns='drop')) and leave them unset in analyze."
         )
-
-
-def _canonical_columns(data: pd.DataFrame) -> OrderColumns:
-    present = {str(c) for c in data.columns}
-    return OrderColumns(
-        order_id="order_id" if "order_id" in present else None,
-        cost="cost" if "cost" in present else None,
-        status="status" if "status" in present else None,
-    )
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

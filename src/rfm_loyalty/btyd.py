@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from rfm_loyalty import _btyd_likelihood as _lik
+from rfm_loyalty._btyd import likelihood as _lik
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning
 
 __all__ = [

@@ -10,6 +10,7 @@ __all__ = [
     "BinningWarning",
     "DataQualityError",
     "DataQualityWarning",
+    "InvalidParameterError",
     "ModelFitError",
     "ModelWarning",
     "RFMError",
@@ -26,6 +27,15 @@ class SchemaError(RFMError, ValueError):
 
     Raised for a missing column, empty input, a column of the wrong kind, or
     an input with no valid row left after cleaning.
+    """
+
+
+class InvalidParameterError(RFMError, ValueError, TypeError):
+    """A parameter has a value or a type the function does not accept.
+
+    Both a ``ValueError`` and a ``TypeError`` (as scikit-learn's
+    ``InvalidParameterError``), so code that catches either keeps working.
+    Raised before any data is read.
     """
 
 

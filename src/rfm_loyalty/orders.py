@@ -20,7 +20,6 @@ Definitions (also in ``docs/definitions.md``):
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,26 +29,28 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._ingest import (
+from rfm_loyalty._ingest.accounting import (
     DROP_REASONS,
-    Ingest,
+    QualityReport,
     account,
     distinct_count,
     format_counts,
     ordered_reasons,
     report_bad_rows,
-    sorted_customer_codes,
-    sum_lines_into_orders,
 )
-from rfm_loyalty._parse import as_date
-from rfm_loyalty._read_files import check_columns_exist, read_file
-from rfm_loyalty.exceptions import SchemaError
+from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
+from rfm_loyalty._ingest.lines import Ingest, sorted_customer_codes, sum_lines_into_orders
+from rfm_loyalty._ingest.options import OrderColumns, ReadOptions, read_options
+from rfm_loyalty._warnings import warn_user
+from rfm_loyalty.exceptions import DataQualityWarning, InvalidParameterError, SchemaError
 
 __all__ = [
     "DROP_REASONS",
     "OrderColumns",
     "Orders",
     "QualityReport",
+    "ReadOptions",
     "as_orders",
     "prepare_orders",
     "read_orders",
@@ -58,167 +59,6 @@ __all__ = [
 ReturnsPolicy = Literal["net", "drop", "error"]
 ZeroAmountPolicy = Literal["not_purchase", "purchase"]
 BadRowsPolicy = Literal["warn", "raise"]
-
-
-@dataclass(frozen=True)
-class OrderColumns:
-    """Names of the input columns, given once.
-
-    Parameters
-    ----------
-    customer : str, default "customer_id"
-        Customer identifier. Read as text: ``17850``, ``17850.0`` and
-        ``"17850"`` are the same customer ``"17850"``; surrounding white space
-        is removed.
-    date : str, default "order_date"
-        Order timestamp (datetime, or text in any format pandas can parse).
-    amount : str or None, default "amount"
-        Line amount (negative for returns). Leave it unset and give
-        ``quantity`` and ``unit_price`` to compute it as their product.
-    order_id : str or None
-        Order (invoice) id. Lines with the same id are one order. Without it,
-        lines of the same customer at the same timestamp are one order.
-    cost : str or None
-        Cost of the line (a total for the line, not a unit cost).
-    status : str or None
-        Order status, filtered with ``valid_statuses``.
-    quantity, unit_price : str or None
-        Give both to compute the amount as ``quantity * unit_price``.
-
-    Examples
-    --------
-    >>> OrderColumns(customer="CustomerID", date="InvoiceDate",
-    ...              quantity="Quantity", unit_price="UnitPrice", order_id="InvoiceNo")
-    OrderColumns(customer='CustomerID', date='InvoiceDate', amount=None, order_id='InvoiceNo', cost=None, status=None, quantity='Quantity', unit_price='UnitPrice')
-    """  # noqa: E501
-
-    customer: str = "customer_id"
-    date: str = "order_date"
-    amount: str | None = None
-    order_id: str | None = None
-    cost: str | None = None
-    status: str | None = None
-    quantity: str | None = None
-    unit_price: str | None = None
-
-    def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if value is not None and not isinstance(value, str):
-                raise TypeError(
-                    f"OrderColumns.{f.name} must be a column name (str) or None. "
-                    f"Got {value!r} instead."
-                )
-        if (self.quantity is None) != (self.unit_price is None):
-            raise ValueError(
-                "OrderColumns needs both quantity and unit_price to compute the amount. "
-                f"Got quantity={self.quantity!r} and unit_price={self.unit_price!r}."
-            )
-        if self.quantity is not None and self.amount is not None:
-            raise ValueError(
-                "OrderColumns takes either amount or quantity and unit_price, not both. "
-                f"Got amount={self.amount!r}, quantity={self.quantity!r}, "
-                f"unit_price={self.unit_price!r}."
-            )
-        if self.quantity is None and self.amount is None:
-            object.__setattr__(self, "amount", "amount")
-        names = [n for n in self.used() if n is not None]
-        duplicated = sorted({n for n in names if names.count(n) > 1})
-        if duplicated:
-            raise ValueError(
-                f"OrderColumns names the column(s) {duplicated} for more than one role."
-            )
-
-    def used(self) -> dict[str, str]:
-        """Return the roles that are set, mapped to their column names."""
-        return {
-            f.name: getattr(self, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(self, f.name) is not None
-        }
-
-
-@dataclass(frozen=True)
-class QualityReport:
-    """Accounting of every input row and every unit of amount.
-
-    Invariants: ``rows_in == rows_used + sum(dropped.values())`` and
-    ``amount_in == amount_used + amount_dropped`` (up to float rounding).
-    Amounts are summed over rows whose amount could be read; a row with an
-    unreadable amount counts as a row but adds nothing to the amounts.
-
-    Attributes
-    ----------
-    rows_in, rows_used : int
-        Input rows; rows summed into the order frame.
-    dropped : dict of str to int
-        Rows dropped per reason (see ``DROP_REASONS``); only reasons that
-        occurred appear.
-    amount_in, amount_used, amount_dropped : float
-        Sum of readable amounts over all rows, used rows and dropped rows.
-    dropped_amounts : dict of str to float
-        Amount dropped per reason.
-    orders, customers, purchases : int
-        Orders and distinct customers in the order frame; orders that are
-        purchases.
-    as_of : pandas.Timestamp
-        The analysis date the rows were checked against.
-    """
-
-    rows_in: int
-    rows_used: int
-    dropped: Mapping[str, int]
-    amount_in: float
-    amount_used: float
-    amount_dropped: float
-    dropped_amounts: Mapping[str, float] = field(default_factory=dict)
-    orders: int = 0
-    customers: int = 0
-    purchases: int = 0
-    as_of: pd.Timestamp | None = None
-
-    @property
-    def rows_dropped(self) -> int:
-        """Total rows dropped, all reasons."""
-        return int(sum(self.dropped.values()))
-
-    def to_frame(self) -> pd.DataFrame:
-        """Return the accounting as a table.
-
-        Returns
-        -------
-        pandas.DataFrame
-            Index ``item`` (``rows_in``, ``rows_used``, then one
-            ``dropped:<reason>`` row per reason); columns ``rows`` (int64) and
-            ``amount`` (float64).
-        """
-        items = ["rows_in", "rows_used"] + [f"dropped:{r}" for r in self.dropped]
-        rows = [self.rows_in, self.rows_used, *self.dropped.values()]
-        amounts = [
-            self.amount_in,
-            self.amount_used,
-            *(self.dropped_amounts.get(r, 0.0) for r in self.dropped),
-        ]
-        frame = pd.DataFrame(
-            {"rows": np.asarray(rows, dtype="int64"), "amount": np.asarray(amounts, "float64")},
-            index=pd.Index(items, name="item"),
-        )
-        return frame
-
-    def __str__(self) -> str:
-        lines = [
-            f"QualityReport (as_of {self.as_of.date() if self.as_of is not None else '-'})",
-            f"  rows in      {self.rows_in:>12,}   amount {self.amount_in:>18,.2f}",
-            f"  rows used    {self.rows_used:>12,}   amount {self.amount_used:>18,.2f}",
-        ]
-        for reason, n in self.dropped.items():
-            amount = self.dropped_amounts.get(reason, 0.0)
-            lines.append(f"  dropped {reason:<20} {n:>9,}   amount {amount:>18,.2f}")
-        lines.append(
-            f"  -> {self.orders:,} orders ({self.purchases:,} purchases) "
-            f"from {self.customers:,} customers"
-        )
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -247,23 +87,46 @@ class Orders:
         before it.
     quality : QualityReport
         Row and amount accounting.
-    returns, zero_amount : str
-        The policies the frame was prepared with.
+    options : ReadOptions
+        Every reading option the frame was prepared with (``returns``,
+        ``zero_amount`` and ``columns`` are also attributes).
     customer_codes, customer_index : numpy.ndarray and pandas.Index, optional
         A cache made by ``prepare_orders``: ``customer_index[customer_codes]``
         is ``frame["customer_id"]``, with ``customer_index`` sorted. It spares
         the per-customer aggregation a second pass of hashing text over every
         order. Treat ``frame`` as read-only: build new ``Orders`` with
         ``prepare_orders`` rather than editing it in place.
+    lines : pandas.DataFrame or None
+        Only when a per-line column (``product``, ``category``,
+        ``list_price``, ``discount``, ``channel``) is named: one row per used
+        input line, with ``order`` (int64, the line's row in ``frame``),
+        ``amount`` (float64, the line's amount) and the named per-line
+        columns (``product``, ``category``, ``channel`` as text;
+        ``list_amount``, the line's amount at list price, float64).
     """
 
     frame: pd.DataFrame
     as_of: pd.Timestamp
     quality: QualityReport
-    returns: str = "net"
-    zero_amount: str = "not_purchase"
+    options: ReadOptions = field(default_factory=ReadOptions)
     customer_codes: np.ndarray | None = field(default=None, repr=False, compare=False)
     customer_index: pd.Index | None = field(default=None, repr=False, compare=False)
+    lines: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def returns(self) -> str:
+        """The returns policy the orders were prepared with."""
+        return self.options.returns
+
+    @property
+    def zero_amount(self) -> str:
+        """The zero-amount policy the orders were prepared with."""
+        return self.options.zero_amount
+
+    @property
+    def columns(self) -> OrderColumns:
+        """The input columns the orders were read from (resolved when ``"auto"``)."""
+        return self.options.order_columns
 
     def until(self, as_of: Any) -> Orders:
         """Return the orders on or before an earlier analysis date.
@@ -313,8 +176,15 @@ class Orders:
             purchases=int(kept["is_purchase"].sum()),
             as_of=new_as_of,
         )
+        lines = self.lines
+        if lines is not None:
+            new_row = np.cumsum(~later) - 1  # old order row -> row among the kept orders
+            order = lines["order"].to_numpy()
+            lines = lines.loc[~later[order]].assign(order=lambda t: new_row[t["order"].to_numpy()])
+            lines = lines.reset_index(drop=True)
         return dataclasses.replace(
-            self, frame=kept, as_of=new_as_of, quality=quality, customer_codes=codes
+            self, frame=kept, as_of=new_as_of, quality=quality, customer_codes=codes,
+            lines=lines, options=dataclasses.replace(self.options, as_of=new_as_of),
         )
 
     def __repr__(self) -> str:
@@ -333,7 +203,7 @@ class Orders:
 
 def prepare_orders(
     data: pd.DataFrame,
-    columns: OrderColumns | None = None,
+    columns: OrderColumns | Mapping[str, str] | str | None = None,
     *,
     as_of: Any = None,
     returns: ReturnsPolicy = "net",
@@ -341,19 +211,31 @@ def prepare_orders(
     valid_statuses: Iterable[Any] | None = None,
     tz: str | None = None,
     on_bad_rows: BadRowsPolicy = "warn",
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
+    amount_decimals: int | None = None,
 ) -> Orders:
     """Validate order lines, drop and count bad rows, and sum lines into orders.
+
+    Every option is checked (as one :class:`ReadOptions`) before any row is
+    read.
 
     Parameters
     ----------
     data : pandas.DataFrame
         Order lines. Never modified.
-    columns : OrderColumns, optional
+    columns : OrderColumns, dict or "auto", optional
         Column names; default ``OrderColumns()`` (``customer_id``,
-        ``order_date``, ``amount``).
+        ``order_date``, ``amount``). A dict maps roles to names
+        (``{"customer": "CustomerID", ...}``); ``"auto"`` matches common
+        English and Chinese headers and records the mapping it chose.
     as_of : date-like, optional
-        Analysis date. Lines on a later calendar day are dropped
-        (``after_as_of``). Default: the last order date among valid rows.
+        Analysis date: ISO text (``"2011-12-09"``), ``date``, ``datetime`` or
+        ``Timestamp``. Lines on a later calendar day are dropped
+        (``after_as_of``). Default: the last order date among valid rows. A
+        date after the last order warns, since every recency counts the gap.
     returns : {"net", "drop", "error"}, default "net"
         ``"net"``: negative lines reduce the order's and the customer's amount;
         an order with a negative net amount is kept but is not a purchase.
@@ -368,21 +250,34 @@ def prepare_orders(
     tz : str, optional
         Time zone in which calendar days are counted. Time-zone-aware dates
         are converted to it; naive dates are taken to be in it already.
-        Default: aware dates keep their own wall-clock time; text dates with
-        several UTC offsets are converted to UTC.
+        Default: aware dates keep their own wall-clock time.
     on_bad_rows : {"warn", "raise"}, default "warn"
         Rows with a missing customer, date, amount, cost or order id are
         dropped with one ``DataQualityWarning`` giving the counts, or raise
         ``DataQualityError``.
+    date_format : str, optional
+        strftime pattern of text dates, or ``"excel"``, ``"epoch_s"``,
+        ``"epoch_ms"`` for numeric dates. Default: one format inferred from
+        the whole column (see ``docs/definitions.md``).
+    dayfirst : bool, optional
+        Whether ``01/02/2024`` is 1 February. Default: settled by the data
+        (a day above 12), else an error naming both readings.
+    decimal, thousands : str
+        Decimal mark and thousands separator of amounts written as text.
+    amount_decimals : int, optional
+        Decimals of the amounts (0 to 6); default found from the data.
+        Monetary sums are exact at this many decimals.
 
     Returns
     -------
     Orders
         ``.frame`` (one row per order, see ``Orders``), ``.as_of``,
-        ``.quality``.
+        ``.quality``, ``.options``.
 
     Raises
     ------
+    InvalidParameterError
+        An option is invalid (before any row is read).
     SchemaError
         A column is missing, the input is empty, a column has the wrong kind
         of values, or no valid row remains.
@@ -407,39 +302,67 @@ def prepare_orders(
     >>> orders.as_of
     Timestamp('2024-01-05 00:00:00')
     """
-    cols = _check_options(data, columns, returns, zero_amount, valid_statuses, on_bad_rows)
-    return _orders_from(
-        Ingest(data, cols, tz=tz),
-        as_of=as_of,
-        returns=returns,
-        zero_amount=zero_amount,
-        valid_statuses=valid_statuses,
-        on_bad_rows=on_bad_rows,
+    options = ReadOptions(
+        columns=columns, as_of=as_of, returns=returns, zero_amount=zero_amount,
+        valid_statuses=valid_statuses, tz=tz, on_bad_rows=on_bad_rows, date_format=date_format,
+        dayfirst=dayfirst, decimal=decimal, thousands=thousands,
+        amount_decimals=amount_decimals,
     )
+    return orders_from_frame(data, options)
 
 
-def _orders_from(
-    ingest: Ingest,
-    *,
-    as_of: Any,
-    returns: ReturnsPolicy,
-    zero_amount: ZeroAmountPolicy,
-    valid_statuses: Iterable[Any] | None,
-    on_bad_rows: BadRowsPolicy,
-) -> Orders:
+def orders_from_frame(data: Any, options: ReadOptions) -> Orders:
+    """Prepare a DataFrame of order lines with checked options (``prepare_orders``' body)."""
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(
+            f"prepare_orders expects a pandas DataFrame of order lines. Got "
+            f"{type(data).__name__} instead; use read_orders for a file path."
+        )
+    file_only = {k: v for k, v in options.given().items() if k in FILE_ONLY_OPTIONS}
+    if file_only:
+        raise InvalidParameterError(
+            f"{sorted(file_only)} are options of reading a file; the orders are a DataFrame "
+            "already. Leave them unset, or pass the file's path to read_orders/analyze."
+        )
+    resolved = _resolve_columns(data, options)
+    return _orders_from(Ingest(data, resolved), resolved)
+
+
+def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
+    """Check the table's shape against the columns (resolving ``columns="auto"``)."""
+    if len(data) == 0:
+        raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
+    if options.columns == "auto":
+        from rfm_loyalty._ingest.columns import infer_columns
+
+        options = options.with_columns(infer_columns(data.columns))
+    cols = options.order_columns
+    check_columns_exist(data.columns, cols)
+    duplicated = data.columns[data.columns.duplicated()].tolist()
+    wanted = set(cols.used().values())
+    if any(c in wanted for c in duplicated):
+        raise SchemaError(f"The input has duplicate column names {duplicated!r}.")
+    if options.valid_statuses is not None and cols.status is None:
+        raise InvalidParameterError(
+            "valid_statuses needs a status column: pass OrderColumns(status=...)."
+        )
+    return options
+
+
+def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
     """Finish ``prepare_orders`` from parsed lines (the input frame is no longer needed)."""
-    cols, n = ingest.cols, ingest.n
-    reasons = ingest.first_failures(valid_statuses)
-    as_of_ts = _resolve_as_of(as_of, ingest, reasons)
+    cols, n = options.order_columns, ingest.n
+    reasons = ingest.first_failures(options.valid_statuses)
+    as_of_ts = _resolve_as_of(options.as_of, ingest, reasons)
     if as_of_ts is not None:
         ingest.mark_after(reasons, as_of_ts)
-    if returns == "drop":
+    if options.returns == "drop":
         ingest.mark_negative(reasons)
-    elif returns == "error":
+    elif options.returns == "error":
         ingest.raise_on_negative(reasons)
 
     report_args = account(ingest, reasons, n)
-    report_bad_rows(report_args["dropped"], on_bad_rows, n)
+    report_bad_rows(report_args["dropped"], options.on_bad_rows, n)
 
     used = reasons == 0
     if not used.any():
@@ -449,7 +372,7 @@ def _orders_from(
             f"{cols.used()!r} and the as_of date."
         )
     assert as_of_ts is not None  # set whenever a row is valid
-    frame, customer_codes = sum_lines_into_orders(ingest, used, zero_amount)
+    frame, customer_codes, lines = sum_lines_into_orders(ingest, used, options.zero_amount)
     codes, index = sorted_customer_codes(customer_codes, ingest.customer_ids)
     quality = QualityReport(
         **report_args,
@@ -462,33 +385,36 @@ def _orders_from(
         frame=frame,
         as_of=as_of_ts,
         quality=quality,
-        returns=returns,
-        zero_amount=zero_amount,
+        options=options,
         customer_codes=codes,
         customer_index=index,
+        lines=lines,
     )
 
 
 def read_orders(
     source: str | os.PathLike[str] | pd.DataFrame,
-    columns: OrderColumns | None = None,
+    columns: OrderColumns | Mapping[str, str] | str | None = None,
     **options: Any,
 ) -> Orders:
-    """Read order lines from a CSV (also ``.csv.gz``), a Parquet file or a DataFrame.
+    """Read order lines from a CSV, Excel or Parquet file, or a DataFrame.
 
-    Only the named columns are read. Customer and order ids are read as text
-    from CSV (never ``17850.0``). Other keyword arguments are those of
-    ``prepare_orders``.
+    Only the named columns are parsed. Customer and order ids are read as
+    text (never ``17850.0``). The encoding and the separator of a CSV file
+    are detected unless given. Every option is checked before the file is
+    opened.
 
     Parameters
     ----------
     source : path or DataFrame
-        ``.csv``, ``.csv.gz``, ``.txt``, ``.tsv`` (tab separated) or
-        ``.parquet``/``.pq`` file, or a DataFrame.
-    columns : OrderColumns, optional
+        ``.csv``, ``.csv.gz``, ``.txt``, ``.tsv`` (tab separated), ``.xlsx``
+        (needs the ``excel`` extra) or ``.parquet``/``.pq`` file, or a
+        DataFrame.
+    columns : OrderColumns, dict or "auto", optional
         Column names, as for ``prepare_orders``.
     **options
-        Passed to ``prepare_orders``.
+        The options of ``prepare_orders``, and for files ``encoding``,
+        ``sep`` and ``sheet_name`` (see :class:`ReadOptions`).
 
     Returns
     -------
@@ -503,41 +429,29 @@ def read_orders(
     >>> read_orders(path).frame["customer_id"].tolist()
     ['007', '007']
     """
-    cols = columns or OrderColumns()
+    opts = read_options(columns, options, owner="read_orders")
     if isinstance(source, pd.DataFrame):
-        return prepare_orders(source, cols, **options)
+        return orders_from_frame(source, opts)
+    return orders_from_file(source, opts)
+
+
+def orders_from_file(source: str | os.PathLike[str], options: ReadOptions) -> Orders:
+    """Read and prepare an order file with checked options (``read_orders``' body)."""
     path = Path(source)
-    if not path.exists():
-        raise FileNotFoundError(f"No order file at {str(path)!r}.")
-    # the options of prepare_orders, with its defaults (unknown names raise TypeError)
-    call = inspect.signature(prepare_orders).bind(pd.DataFrame(), cols, **options)
-    call.apply_defaults()
-    policies = dict(call.arguments)
-    del policies["data"], policies["columns"]
-    tz = policies.pop("tz")
-    ingest = _read_lines(path, cols, tz=tz, policies=policies)
-    return _orders_from(ingest, **policies)
+    ingest, resolved = _read_lines(path, options)
+    return _orders_from(ingest, resolved)
 
 
-def _read_lines(
-    path: Path, cols: OrderColumns, *, tz: str | None, policies: Mapping[str, Any]
-) -> Ingest:
+def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     """Read and parse the file's lines; the file's frame is freed on return.
 
     Only the parsed arrays (codes, days, amounts) go on to the summing of lines
     into orders, so the text columns read from the file (most of the memory)
     are released before that step instead of being held until the end.
     """
-    data = read_file(path, cols)
-    _check_options(
-        data,
-        cols,
-        policies["returns"],
-        policies["zero_amount"],
-        policies["valid_statuses"],
-        policies["on_bad_rows"],
-    )
-    return Ingest(data, cols, tz=tz)
+    data, resolved = read_file(path, options)
+    resolved = _resolve_columns(data, resolved)
+    return Ingest(data, resolved), resolved
 
 
 def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:
@@ -571,82 +485,52 @@ def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:
     if isinstance(orders, Orders):
         return orders if as_of is None else orders.until(as_of)
     if isinstance(orders, pd.DataFrame):
-        present = set(map(str, orders.columns))
-        cols = OrderColumns(
-            order_id="order_id" if "order_id" in present else None,
-            cost="cost" if "cost" in present else None,
-            status="status" if "status" in present else None,
-        )
-        return prepare_orders(orders, cols, as_of=as_of)
+        return prepare_orders(orders, canonical_columns(orders), as_of=as_of)
     raise TypeError(
         "Expected Orders (from prepare_orders or read_orders) or a pandas DataFrame. "
         f"Got {type(orders).__name__} instead."
     )
 
 
-# ---------------------------------------------------------------------------
-# validation of the call
-# ---------------------------------------------------------------------------
+def canonical_columns(data: pd.DataFrame) -> OrderColumns:
+    """Return the ``OrderColumns`` of a frame with the canonical column names.
 
+    ``customer_id``, ``order_date``, ``amount``, plus ``order_id``, ``cost``,
+    ``status`` and the per-line roles (``product``, ``category``,
+    ``list_price``, ``discount``, ``channel``) when such columns exist.
 
-def _check_options(
-    data: Any,
-    columns: OrderColumns | None,
-    returns: str,
-    zero_amount: str,
-    valid_statuses: Any,
-    on_bad_rows: str,
-) -> OrderColumns:
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(
-            f"prepare_orders expects a pandas DataFrame of order lines. Got "
-            f"{type(data).__name__} instead; use read_orders for a file path."
-        )
-    cols = columns if columns is not None else OrderColumns()
-    if not isinstance(cols, OrderColumns):
-        raise TypeError(
-            f"The 'columns' parameter must be an OrderColumns. Got {type(columns).__name__}."
-        )
-    _check_choice("returns", returns, ("net", "drop", "error"))
-    _check_choice("zero_amount", zero_amount, ("not_purchase", "purchase"))
-    _check_choice("on_bad_rows", on_bad_rows, ("warn", "raise"))
-    if valid_statuses is not None:
-        if cols.status is None:
-            raise ValueError(
-                "valid_statuses needs a status column: pass OrderColumns(status=...)."
-            )
-        if isinstance(valid_statuses, str) or not isinstance(valid_statuses, Iterable):
-            raise TypeError(
-                "The 'valid_statuses' parameter must be a list or set of statuses. "
-                f"Got {valid_statuses!r} instead."
-            )
-    if len(data) == 0:
-        raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
-    check_columns_exist(data.columns, cols)
-    duplicated = data.columns[data.columns.duplicated()].tolist()
-    wanted = set(cols.used().values())
-    if any(c in wanted for c in duplicated):
-        raise SchemaError(f"The input has duplicate column names {duplicated!r}.")
-    return cols
-
-
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(
-            f"The {name!r} parameter of prepare_orders must be one of {list(choices)}. "
-            f"Got {value!r} instead."
-        )
+    Examples
+    --------
+    >>> canonical_columns(pd.DataFrame(columns=["customer_id", "order_date", "amount",
+    ...                                         "cost"]))
+    OrderColumns(customer='customer_id', date='order_date', amount='amount', cost='cost')
+    """
+    present = {str(c) for c in data.columns}
+    optional = ("order_id", "cost", "status", "product", "category", "list_price", "discount",
+                "channel")
+    return OrderColumns(**{role: role for role in optional if role in present})
 
 
 # ---------------------------------------------------------------------------
-# as_of, accounting and warnings
+# as_of
 # ---------------------------------------------------------------------------
 
 
-def _resolve_as_of(as_of: Any, ingest: Ingest, reasons: np.ndarray) -> pd.Timestamp | None:
-    if as_of is not None:
-        return as_date(as_of, name="as_of")
+def _resolve_as_of(
+    as_of: pd.Timestamp | None, ingest: Ingest, reasons: np.ndarray
+) -> pd.Timestamp | None:
     valid = reasons == 0
-    if not valid.any():
-        return None
-    return pd.Timestamp(ingest.dates[valid].max()).normalize()
+    if as_of is None:
+        return pd.Timestamp(ingest.dates[valid].max()).normalize() if valid.any() else None
+    on_or_before = valid & (ingest.dates < (as_of + pd.Timedelta(days=1)).to_datetime64())
+    if on_or_before.any():
+        last = pd.Timestamp(ingest.dates[on_or_before].max()).normalize()
+        gap = (as_of - last).days
+        if gap > 0:
+            warn_user(
+                f"as_of={as_of.date()} is {gap:,} day(s) after the last order "
+                f"({last.date()}): every customer's recency counts those days. Leave as_of "
+                "unset to analyse as of the last order date.",
+                DataQualityWarning,
+            )
+    return as_of

@@ -8,28 +8,26 @@ by ``customer_aggregates``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._ids import TEXT_DTYPE, argsort_text
-from rfm_loyalty._ingest import format_counts, report_bad_rows
-from rfm_loyalty._parse import as_date
+from rfm_loyalty._ingest.accounting import (
+    DROP_REASONS,
+    QualityReport,
+    format_counts,
+    report_bad_rows,
+)
+from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._ingest.ids import TEXT_DTYPE, argsort_text
+from rfm_loyalty._ingest.options import OrderColumns, ReadOptions, read_options
 from rfm_loyalty.engines import _sql
-from rfm_loyalty.exceptions import DataQualityError, SchemaError
-from rfm_loyalty.orders import DROP_REASONS, OrderColumns, QualityReport
+from rfm_loyalty.exceptions import DataQualityError, InvalidParameterError, SchemaError
 
-__all__ = ["EngineResult", "EngineSource", "Runner", "check_options"]
-
-_CHOICES = {
-    "returns": ("net", "drop", "error"),
-    "zero_amount": ("not_purchase", "purchase"),
-    "on_bad_rows": ("warn", "raise"),
-}
-
+__all__ = ["EngineResult", "EngineSource", "Runner", "engine_options"]
 
 class Runner(Protocol):
     """What an engine adapter provides: its dialect, its column kinds, a way to query."""
@@ -82,28 +80,54 @@ class EngineSource:
     ----------
     engine : str
         ``"duckdb"`` or ``"spark"``.
-    columns : OrderColumns
-        Names of the input columns.
-    as_of : pandas.Timestamp or None
-        Analysis date; None: the last valid order date.
-    returns, zero_amount, on_bad_rows : str
-        The ``prepare_orders`` policies.
-    valid_statuses : tuple or None
-        Statuses whose lines are used.
-    tz : str or None
-        Time zone whose wall clock gives the calendar day of time-zone-aware
-        timestamps (DuckDB ``TIMESTAMP WITH TIME ZONE``); default UTC.
+    options : ReadOptions
+        The reading options, checked when the source was made
+        (``columns``, ``as_of``, ``returns``, ``zero_amount``,
+        ``valid_statuses``, ``tz`` and ``on_bad_rows`` are also attributes).
+        ``tz`` is the zone whose wall clock gives the calendar day of
+        time-zone-aware timestamps (DuckDB ``TIMESTAMP WITH TIME ZONE``);
+        default UTC.
     """
 
     engine: str
     runner: Runner = field(repr=False, compare=False)
-    columns: OrderColumns
-    as_of: pd.Timestamp | None = None
-    returns: str = "net"
-    zero_amount: str = "not_purchase"
-    valid_statuses: tuple[Any, ...] | None = None
-    tz: str | None = None
-    on_bad_rows: str = "warn"
+    options: ReadOptions
+
+    @property
+    def columns(self) -> OrderColumns:
+        """Names of the input columns."""
+        return self.options.order_columns
+
+    @property
+    def as_of(self) -> pd.Timestamp | None:
+        """Analysis date; None: the last valid order date."""
+        return self.options.as_of
+
+    @property
+    def returns(self) -> str:
+        """The returns policy."""
+        return self.options.returns
+
+    @property
+    def zero_amount(self) -> str:
+        """The zero-amount policy."""
+        return self.options.zero_amount
+
+    @property
+    def valid_statuses(self) -> tuple[Any, ...] | None:
+        """Statuses whose lines are used."""
+        statuses = self.options.valid_statuses
+        return None if statuses is None else tuple(statuses)
+
+    @property
+    def tz(self) -> str | None:
+        """Time zone of the calendar days."""
+        return self.options.tz
+
+    @property
+    def on_bad_rows(self) -> str:
+        """What unusable rows do: warn or raise."""
+        return self.options.on_bad_rows
 
     def line_options(self) -> _sql.LineOptions:
         """Return what the SQL line stage needs (column kinds read from the engine)."""
@@ -364,49 +388,29 @@ def _check_window(window_days: Any) -> None:
         )
 
 
-def check_options(
-    caller: str,
-    columns: OrderColumns | None,
-    options: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Validate the ``prepare_orders`` options an engine source carries.
+#: Reading options the engines do not implement yet; refused before any query runs.
+_NOT_IN_ENGINES: tuple[str, ...] = (
+    "date_format", "dayfirst", "decimal", "thousands", "amount_decimals", "encoding", "sep",
+    "sheet_name",
+)
 
-    Returns the keyword arguments of ``EngineSource`` (``columns``, ``as_of``,
-    ``returns``, ``zero_amount``, ``valid_statuses``, ``tz``, ``on_bad_rows``).
+
+def engine_options(caller: str, columns: Any, options: Mapping[str, Any]) -> ReadOptions:
+    """Check the reading options of an engine source (the options of ``read_orders``).
+
+    Options the engine cannot honour are refused here, before any query runs.
     """
-    allowed = {"as_of", "returns", "zero_amount", "valid_statuses", "tz", "on_bad_rows"}
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TypeError(
-            f"{caller}() got unexpected option(s) {unknown}; the options are those of "
-            f"prepare_orders: {sorted(allowed)}."
+    settings = read_options(columns, options, owner=caller)
+    if settings.columns == "auto":
+        raise InvalidParameterError(
+            f"{caller} needs the columns named: columns='auto' is not supported for an "
+            "engine source. Pass OrderColumns(customer=..., date=..., amount=...)."
         )
-    cols = columns if columns is not None else OrderColumns()
-    if not isinstance(cols, OrderColumns):
-        raise TypeError(
-            f"The 'columns' parameter must be an OrderColumns. Got {type(columns).__name__}."
+    refused = sorted(set(settings.given()) & set(_NOT_IN_ENGINES))
+    if refused:
+        raise InvalidParameterError(
+            f"{caller} cannot honour the option(s) {refused} yet: the engine reads the lines "
+            "with its own parser. Read the file with read_orders (pandas), or convert the "
+            "column in the engine before wrapping it."
         )
-    out: dict[str, Any] = {"columns": cols}
-    for name, choices in _CHOICES.items():
-        value = options.get(name, choices[0])
-        if value not in choices:
-            raise ValueError(
-                f"The {name!r} parameter of {caller} must be one of {list(choices)}. "
-                f"Got {value!r} instead."
-            )
-        out[name] = value
-    as_of = options.get("as_of")
-    out["as_of"] = None if as_of is None else as_date(as_of, name="as_of")
-    statuses = options.get("valid_statuses")
-    if statuses is not None:
-        if cols.status is None:
-            raise ValueError("valid_statuses needs a status column: pass OrderColumns(status=...).")
-        if isinstance(statuses, str) or not isinstance(statuses, Iterable):
-            raise TypeError(
-                "The 'valid_statuses' parameter must be a list or set of statuses. "
-                f"Got {statuses!r} instead."
-            )
-        statuses = tuple(statuses)
-    out["valid_statuses"] = statuses
-    out["tz"] = options.get("tz")
-    return out
+    return settings

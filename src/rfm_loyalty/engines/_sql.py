@@ -30,8 +30,9 @@ from typing import Any
 
 import pandas as pd
 
+from rfm_loyalty._ingest.accounting import DROP_REASONS
+from rfm_loyalty._ingest.options import OrderColumns
 from rfm_loyalty.exceptions import SchemaError
-from rfm_loyalty.orders import DROP_REASONS, OrderColumns
 
 __all__ = [
     "DUCKDB",

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from rfm_loyalty._read_files import check_columns_exist
+from rfm_loyalty._ingest.files import check_columns_exist
+from rfm_loyalty._ingest.options import OrderColumns
 from rfm_loyalty.engines import _sql
-from rfm_loyalty.engines._source import EngineSource, check_options
+from rfm_loyalty.engines._source import EngineSource, engine_options
 from rfm_loyalty.exceptions import SchemaError
-from rfm_loyalty.orders import OrderColumns
 
 __all__ = ["from_duckdb"]
 
@@ -107,7 +107,7 @@ def from_duckdb(
     b                      12          1             5.0
     """
     duckdb = _import_duckdb()
-    settings = check_options("from_duckdb", columns, options)
+    settings = engine_options("from_duckdb", columns, options)
     config = {"memory_limit": memory_limit, "temp_directory": temp_directory, "threads": threads}
     config = {k: v for k, v in config.items() if v is not None}
     if isinstance(source, duckdb.DuckDBPyRelation):
@@ -126,14 +126,15 @@ def from_duckdb(
         ):
             relation = None
         else:
-            relation = _read_files(connection, source, settings["columns"])
+            relation = _read_files(connection, source, settings.order_columns)
     if connection is not None:
         for name, value in config.items():
             connection.execute(f"SET {name} = {_sql.DUCKDB.literal(str(value))}")
     if relation is None:
         relation = connection.sql(source)
-    check_columns_exist(relation.columns, settings["columns"])
-    return EngineSource(engine="duckdb", runner=_DuckDBRunner(relation, connection), **settings)
+    check_columns_exist(relation.columns, settings.order_columns)
+    return EngineSource(engine="duckdb", runner=_DuckDBRunner(relation, connection),
+                        options=settings)
 
 
 class _DuckDBRunner:

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from rfm_loyalty._read_files import check_columns_exist
+from rfm_loyalty._ingest.files import check_columns_exist
+from rfm_loyalty._ingest.options import OrderColumns
 from rfm_loyalty.engines import _sql
-from rfm_loyalty.engines._source import EngineSource, check_options
-from rfm_loyalty.orders import OrderColumns
+from rfm_loyalty.engines._source import EngineSource, engine_options
 
 __all__ = ["from_spark"]
 
@@ -82,14 +82,14 @@ def from_spark(
         raise TypeError(
             f"from_spark expects a pyspark.sql.DataFrame. Got {type(data).__name__} instead."
         )
-    settings = check_options("from_spark", columns, options)
-    if settings["tz"] is not None:
+    settings = engine_options("from_spark", columns, options)
+    if settings.tz is not None:
         raise ValueError(
-            f"from_spark does not take tz (got {settings['tz']!r}): Spark counts calendar days "
+            f"from_spark does not take tz (got {settings.tz!r}): Spark counts calendar days "
             "in the session time zone; set spark.sql.session.timeZone instead."
         )
-    check_columns_exist(data.columns, settings["columns"])
-    return EngineSource(engine="spark", runner=_SparkRunner(data), **settings)
+    check_columns_exist(data.columns, settings.order_columns)
+    return EngineSource(engine="spark", runner=_SparkRunner(data), options=settings)
 
 
 def _is_spark_frame(data: Any) -> bool:

@@ -12,28 +12,35 @@ import pandas as pd
 from rfm_loyalty.exceptions import SchemaError
 
 if TYPE_CHECKING:
-    from rfm_loyalty.orders import OrderColumns
+    from rfm_loyalty._ingest.options import OrderColumns, ReadOptions
 
 #: File name endings ``read_file`` reads as delimited text (``.tsv``: tabs).
 TEXT_SUFFIXES = (".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Reading options that only mean something for a file (not for a DataFrame).
+FILE_ONLY_OPTIONS: tuple[str, ...] = ("encoding", "sep", "sheet_name")
 
 
-def read_file(path: Path, cols: OrderColumns) -> pd.DataFrame:
-    """Read the columns named in ``cols`` from a CSV/TSV or Parquet file.
+def read_file(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOptions]:
+    """Read the columns named in ``options.columns`` from a CSV/TSV or Parquet file.
 
     Customer and order ids are read as text from CSV (never ``17850.0``);
-    the format is told by the file name.
+    the format is told by the file name. Returns the frame and the options
+    (with ``columns="auto"`` resolved against the header).
     """
+    if not path.exists():
+        raise FileNotFoundError(f"No order file at {str(path)!r}.")
+    cols = options.order_columns
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        return _read_parquet(path, cols)
+        return _read_parquet(path, cols), options
     if name.endswith(TEXT_SUFFIXES):
         sep = "\t" if ".tsv" in name else ","
         header = pd.read_csv(path, nrows=0, sep=sep).columns
         check_columns_exist(header, cols)
         as_text = {c: str for c in (cols.customer, cols.order_id) if c is not None}
-        return pd.read_csv(path, usecols=list(cols.used().values()), dtype=as_text, sep=sep)
+        frame = pd.read_csv(path, usecols=list(cols.used().values()), dtype=as_text, sep=sep)
+        return frame, options
     raise SchemaError(
         f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
         ".tsv or .parquet file, or read it yourself and pass the DataFrame."

@@ -1,8 +1,8 @@
-"""Ingest internals: per-row drop reasons, the accounting, and summing lines into orders."""
+"""The lines of one input table: parsed columns, per-row drop reasons, lines summed into orders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -10,30 +10,20 @@ import numpy as np
 import pandas as pd
 
 from rfm_loyalty._codes import first_appearances
-from rfm_loyalty._ids import TEXT_DTYPE, argsort_text, factorize_runs, ids_as_text
-from rfm_loyalty._parse import missing_text, parse_dates, parse_numbers
-from rfm_loyalty._warnings import warn_user
-from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
+from rfm_loyalty._ingest.accounting import DROP_REASONS
+from rfm_loyalty._ingest.dates import parse_dates
+from rfm_loyalty._ingest.ids import (
+    TEXT_DTYPE,
+    argsort_text,
+    factorize_runs,
+    ids_as_text,
+    missing_text,
+)
+from rfm_loyalty._ingest.numbers import parse_numbers
+from rfm_loyalty.exceptions import DataQualityError
 
 if TYPE_CHECKING:
-    from rfm_loyalty.orders import OrderColumns
-
-#: Reasons a row can be dropped, in the order they are checked. A row is
-#: counted once, under the first reason that applies.
-DROP_REASONS: tuple[str, ...] = (
-    "missing_customer",
-    "bad_date",
-    "bad_amount",
-    "bad_cost",
-    "missing_order_id",
-    "invalid_status",
-    "after_as_of",
-    "negative_amount",
-)
-#: Reasons that mean the row itself is broken (the others are exclusions the
-#: caller asked for: a status filter, an as_of date, returns="drop").
-BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
-
+    from rfm_loyalty._ingest.options import ReadOptions
 
 #: Rows from which numeric customer and order ids are hashed in two threads.
 _PARALLEL_MIN_ROWS = 100_000
@@ -58,8 +48,10 @@ def _hash_in_parallel(customers: pd.Series, order_ids: pd.Series) -> bool:
 class Ingest:
     """The parsed columns of one input table, as numpy arrays."""
 
-    def __init__(self, data: pd.DataFrame, cols: OrderColumns, *, tz: str | None) -> None:
+    def __init__(self, data: pd.DataFrame, options: ReadOptions) -> None:
+        cols = options.order_columns
         self.cols = cols
+        self.options = options
         self.n = len(data)
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
@@ -74,13 +66,15 @@ class Ingest:
             self.customer_codes, self.customer_ids = ids_as_text(customers)
             if order_ids is not None:
                 self.order_codes, self.order_values = factorize_runs(order_ids)
-        self._parse_values(data, cols, tz)
+        self._parse_values(data, options)
         self.status: pd.Series | None = None
         if cols.status is not None:
             self.status = data[cols.status].reset_index(drop=True)
+        self.line_columns = _line_columns(data, options)
 
-    def _parse_values(self, data: pd.DataFrame, cols: OrderColumns, tz: str | None) -> None:
-        self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, tz)
+    def _parse_values(self, data: pd.DataFrame, options: ReadOptions) -> None:
+        cols = options.order_columns
+        self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, options.tz)
         if cols.amount is not None:
             self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)
         else:
@@ -142,55 +136,6 @@ class Ingest:
         reasons[(reasons == 0) & mask] = code
 
 
-def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
-    readable = np.where(ingest.amount_bad, 0.0, ingest.amount)
-    counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
-    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
-    dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
-    dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
-    return {
-        "rows_in": n,
-        "rows_used": int(counts[0]),
-        "dropped": dropped,
-        "amount_in": float(readable.sum()),
-        "amount_used": float(sums[0]),
-        "amount_dropped": float(sums[1:].sum()),
-        "dropped_amounts": dropped_amounts,
-    }
-
-
-def ordered_reasons(counts: Mapping[str, Any]) -> dict[str, Any]:
-    return {r: counts[r] for r in DROP_REASONS if r in counts}
-
-
-def format_counts(counts: Mapping[str, int]) -> str:
-    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
-
-
-def report_bad_rows(
-    dropped: Mapping[str, int], on_bad_rows: str, n: int
-) -> None:
-    """Warn once with the counts of unusable rows, or raise (``on_bad_rows="raise"``).
-
-    Shared by pandas ingest and the engines, so that the texts are the same.
-    """
-    bad = {r: c for r, c in dropped.items() if r in BAD_ROW_REASONS}
-    if not bad:
-        return
-    total = sum(bad.values())
-    counts = f"{total:,} of {n:,} order rows"
-    if on_bad_rows == "raise":
-        raise DataQualityError(
-            f"{counts} are unusable ({format_counts(bad)}). Fix them, or pass "
-            "on_bad_rows='warn' to drop them and count them in Orders.quality."
-        )
-    message = (
-        f"{counts} were dropped as unusable ({format_counts(bad)}). "
-        "See Orders.quality for the full accounting."
-    )
-    warn_user(message, DataQualityWarning)
-
-
 def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
     """Re-code customers so that the codes follow the sorted text ids."""
     order = argsort_text(ids)
@@ -199,16 +144,60 @@ def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray,
     return rank[codes], ids.take(order)
 
 
-def distinct_count(codes: np.ndarray) -> int:
-    if len(codes) == 0:
-        return 0
-    return int(np.count_nonzero(np.bincount(codes)))
+def _line_columns(data: pd.DataFrame, options: ReadOptions) -> dict[str, Any]:
+    """Parse the optional per-line columns (product, category, prices, channel).
+
+    Text columns are kept as codes into their distinct normalised texts (the
+    rules of customer ids: ``" A1"`` and ``"A1"`` are one product; missing is
+    code -1). A list price or discount that cannot be read is NaN: it leaves
+    the line in the orders and out of the price measures.
+    """
+    cols = options.order_columns
+    out: dict[str, Any] = {}
+    for role in ("product", "category", "channel"):
+        name = getattr(cols, role)
+        if name is not None:
+            out[role] = ids_as_text(data[name])
+    if cols.list_price is not None:
+        price, bad = parse_numbers(data[cols.list_price], cols.list_price)
+        if cols.quantity is not None:
+            qty, qty_bad = parse_numbers(data[cols.quantity], cols.quantity)
+            with np.errstate(invalid="ignore", over="ignore"):
+                price = price * qty
+            bad = bad | qty_bad
+        out["list_amount"] = np.where(bad, np.nan, price)
+    if cols.discount is not None:
+        discount, bad = parse_numbers(data[cols.discount], cols.discount)
+        out["discount"] = np.where(bad, np.nan, discount)
+    return out
+
+
+def _lines_frame(
+    ingest: Ingest, kept: Any, order_codes: np.ndarray, amount: np.ndarray
+) -> pd.DataFrame | None:
+    """Return the used lines with their order row and per-line columns (``Orders.lines``)."""
+    if not ingest.line_columns:
+        return None
+    columns: dict[str, Any] = {"order": order_codes.astype(np.int64), "amount": amount}
+    for role, parsed in ingest.line_columns.items():
+        if role in ("product", "category", "channel"):
+            codes, texts = parsed
+            kept_codes = kept(codes)
+            values = pd.Categorical.from_codes(
+                np.asarray(kept_codes, dtype=np.int64), categories=pd.Index(texts).astype(str)
+            ) if len(texts) else pd.Categorical(np.full(len(kept_codes), np.nan))
+            columns[role] = values
+        elif role == "list_amount":
+            columns["list_amount"] = kept(parsed)
+        else:  # discount in currency -> the amount at list price
+            columns["list_amount"] = amount + kept(parsed)
+    return pd.DataFrame(columns, copy=False)
 
 
 def sum_lines_into_orders(
     ingest: Ingest, used: np.ndarray, zero_amount: str
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sum lines into orders; also return each order's customer code."""
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame | None]:
+    """Sum lines into orders; also return each order's customer code and the lines table."""
     everything = bool(used.all())
 
     def kept(values: np.ndarray) -> np.ndarray:
@@ -262,7 +251,7 @@ def sum_lines_into_orders(
     frame = pd.DataFrame(columns, copy=False)
     if ingest.status is not None:
         frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
-    return frame, cust[first_line]
+    return frame, cust[first_line], _lines_frame(ingest, kept, order_codes, amount)
 
 
 def _plain(values: pd.Index) -> Any:

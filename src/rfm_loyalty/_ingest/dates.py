@@ -1,42 +1,16 @@
-"""Reading one input column: numbers, dates and missing text, without loops over rows."""
+"""Reading dates: the date column of the orders, and the analysis date ``as_of``."""
 
 from __future__ import annotations
 
+import datetime as _dt
+import re
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.exceptions import SchemaError
-
-
-def missing_text(values: pd.Series) -> np.ndarray:
-    missing = values.isna().to_numpy()
-    if not pd.api.types.is_numeric_dtype(values.dtype):
-        as_text = values.astype("string")
-        missing = missing | (as_text.str.strip() == "").fillna(True).to_numpy(dtype=bool)
-    return missing
-
-
-def parse_numbers(values: pd.Series, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Return float64 values and a mask of unreadable ones (missing, text, inf)."""
-    if pd.api.types.is_bool_dtype(values.dtype):
-        raise SchemaError(f"Column {name!r} holds booleans; it must hold numbers.")
-    if pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = values.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        parsed = pd.to_numeric(values, errors="coerce")
-        numbers = np.asarray(parsed, dtype="float64")
-        failed = np.isnan(numbers) & values.notna().to_numpy()
-        if failed.any() and not np.isfinite(numbers).any():
-            first = int(np.flatnonzero(failed)[0])
-            raise SchemaError(
-                f"Column {name!r} must hold numbers, but none of its values could be read as "
-                f"a number (first value: {values.iloc[first]!r} at row {first}). Convert it "
-                "(e.g. strip currency symbols and thousands separators) before analysing."
-            )
-    return numbers, ~np.isfinite(numbers)
+from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
 
 
 def parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -109,13 +83,75 @@ def _to_datetime_quietly(text: pd.Series, *, utc: bool, mixed: bool) -> pd.Serie
             return None
 
 
+#: ISO 8601 calendar dates, optionally with a time: the only text ``as_of`` accepts.
+_ISO_DATE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$"
+)
+#: Text with two numbers before a four-digit year: day-first or month-first.
+_TWO_WAY = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[T ].*)?$")
+
+
 def as_date(value: Any, *, name: str) -> pd.Timestamp:
+    """Return an analysis date (midnight, tz-naive) from an unambiguous value.
+
+    Accepted: ISO text (``"2011-12-09"``, ``"2011-12-09 10:00"``),
+    ``datetime.date``, ``datetime.datetime``, ``numpy.datetime64`` and
+    ``pandas.Timestamp``. A time-zone-aware value keeps its wall-clock date.
+    Anything else (``"09/12/2011"``, which reads two ways; ``20240305``, a
+    number) raises ``InvalidParameterError`` saying why.
+
+    Examples
+    --------
+    >>> as_date("2011-12-09 10:05", name="as_of")
+    Timestamp('2011-12-09 00:00:00')
+    >>> as_date("09/12/2011", name="as_of")
+    Traceback (most recent call last):
+    ...
+    rfm_loyalty.exceptions.InvalidParameterError: The 'as_of' parameter must be an unambiguous date: ISO text such as '2011-12-09', a date, a datetime or a Timestamp. Got '09/12/2011' instead, which reads as 2011-12-09 (day first) or as 2011-09-12 (month first); write it as ISO text.
+    """  # noqa: E501
+    wanted = (
+        f"The {name!r} parameter must be an unambiguous date: ISO text such as "
+        "'2011-12-09', a date, a datetime or a Timestamp"
+    )
+    if isinstance(value, str):
+        two_way = _TWO_WAY.match(value)
+        if two_way is not None:
+            raise InvalidParameterError(
+                f"{wanted}. Got {value!r} instead{_readings(two_way)}; write it as ISO text."
+            )
+        if _ISO_DATE.match(value) is None:
+            raise InvalidParameterError(f"{wanted}. Got {value!r} instead.")
+    elif isinstance(value, (bool, int, float, np.integer, np.floating)):
+        raise InvalidParameterError(
+            f"{wanted}. Got the number {value!r} instead; write it as text, e.g. '2024-03-05'."
+        )
+    elif not isinstance(value, (_dt.date, np.datetime64, pd.Timestamp)):
+        raise InvalidParameterError(f"{wanted}. Got {value!r} ({type(value).__name__}) instead.")
     try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.") from exc
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidParameterError(
+            f"{wanted} within pandas' range (1677-09-22 to 2262-04-11). Got {value!r} instead."
+        ) from exc
     if ts is pd.NaT:
-        raise ValueError(f"The {name!r} parameter must be a date. Got {value!r} instead.")
+        raise InvalidParameterError(f"{wanted}. Got {value!r} instead.")
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return ts.normalize()
+
+
+def _readings(match: re.Match[str]) -> str:
+    first, second, year = (int(g) for g in match.groups())
+    readings = []
+    for label, day, month in (("day first", first, second), ("month first", second, first)):
+        try:
+            readings.append(f"as {_dt.date(year, month, day).isoformat()} ({label})")
+        except ValueError:
+            continue
+    if not readings:
+        return ", which is not a date either way"
+    if len(readings) == 1:
+        return f", which reads only {readings[0]}"
+    return f", which reads {readings[0]} or {readings[1]}"

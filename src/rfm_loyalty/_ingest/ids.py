@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._fixed_width import argsort_fixed_width, factorize_fixed_width
+from rfm_loyalty._ingest.fixed_width import argsort_fixed_width, factorize_fixed_width
 
 #: The text dtype pandas gives a column of Python strings: ``object`` on
 #: pandas 2.2, ``str`` on pandas 3. Customer ids come out in it on both.
@@ -162,3 +162,11 @@ def _one_as_text(value: object) -> str:
     if isinstance(value, (float, np.floating)):
         return str(_floats_as_text(np.array([value], dtype="float64"))[0])
     return str(_texts_normalised(pd.Series([str(value)], dtype=object)).iloc[0])
+
+
+def missing_text(values: pd.Series) -> np.ndarray:
+    missing = values.isna().to_numpy()
+    if not pd.api.types.is_numeric_dtype(values.dtype):
+        as_text = values.astype("string")
+        missing = missing | (as_text.str.strip() == "").fillna(True).to_numpy(dtype=bool)
+    return missing

@@ -1,0 +1,177 @@
+"""Accounting of every input row: drop reasons, the quality report, the bad-row warning.
+
+Shared by the pandas ingest and the engines, so that both count and word
+the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty._warnings import warn_user
+from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
+
+if TYPE_CHECKING:
+    from rfm_loyalty._ingest.lines import Ingest
+
+#: Reasons a row can be dropped, in the order they are checked. A row is
+#: counted once, under the first reason that applies.
+DROP_REASONS: tuple[str, ...] = (
+    "missing_customer",
+    "bad_date",
+    "bad_amount",
+    "bad_cost",
+    "missing_order_id",
+    "invalid_status",
+    "after_as_of",
+    "negative_amount",
+)
+#: Reasons that mean the row itself is broken (the others are exclusions the
+#: caller asked for: a status filter, an as_of date, returns="drop").
+BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Accounting of every input row and every unit of amount.
+
+    Invariants: ``rows_in == rows_used + sum(dropped.values())`` and
+    ``amount_in == amount_used + amount_dropped`` (up to float rounding).
+    Amounts are summed over rows whose amount could be read; a row with an
+    unreadable amount counts as a row but adds nothing to the amounts.
+
+    Attributes
+    ----------
+    rows_in, rows_used : int
+        Input rows; rows summed into the order frame.
+    dropped : dict of str to int
+        Rows dropped per reason (see ``DROP_REASONS``); only reasons that
+        occurred appear.
+    amount_in, amount_used, amount_dropped : float
+        Sum of readable amounts over all rows, used rows and dropped rows.
+    dropped_amounts : dict of str to float
+        Amount dropped per reason.
+    orders, customers, purchases : int
+        Orders and distinct customers in the order frame; orders that are
+        purchases.
+    as_of : pandas.Timestamp
+        The analysis date the rows were checked against.
+    """
+
+    rows_in: int
+    rows_used: int
+    dropped: Mapping[str, int]
+    amount_in: float
+    amount_used: float
+    amount_dropped: float
+    dropped_amounts: Mapping[str, float] = field(default_factory=dict)
+    orders: int = 0
+    customers: int = 0
+    purchases: int = 0
+    as_of: pd.Timestamp | None = None
+
+    @property
+    def rows_dropped(self) -> int:
+        """Total rows dropped, all reasons."""
+        return int(sum(self.dropped.values()))
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the accounting as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``item`` (``rows_in``, ``rows_used``, then one
+            ``dropped:<reason>`` row per reason); columns ``rows`` (int64) and
+            ``amount`` (float64).
+        """
+        items = ["rows_in", "rows_used"] + [f"dropped:{r}" for r in self.dropped]
+        rows = [self.rows_in, self.rows_used, *self.dropped.values()]
+        amounts = [
+            self.amount_in,
+            self.amount_used,
+            *(self.dropped_amounts.get(r, 0.0) for r in self.dropped),
+        ]
+        frame = pd.DataFrame(
+            {"rows": np.asarray(rows, dtype="int64"), "amount": np.asarray(amounts, "float64")},
+            index=pd.Index(items, name="item"),
+        )
+        return frame
+
+    def __str__(self) -> str:
+        lines = [
+            f"QualityReport (as_of {self.as_of.date() if self.as_of is not None else '-'})",
+            f"  rows in      {self.rows_in:>12,}   amount {self.amount_in:>18,.2f}",
+            f"  rows used    {self.rows_used:>12,}   amount {self.amount_used:>18,.2f}",
+        ]
+        for reason, n in self.dropped.items():
+            amount = self.dropped_amounts.get(reason, 0.0)
+            lines.append(f"  dropped {reason:<20} {n:>9,}   amount {amount:>18,.2f}")
+        lines.append(
+            f"  -> {self.orders:,} orders ({self.purchases:,} purchases) "
+            f"from {self.customers:,} customers"
+        )
+        return "\n".join(lines)
+
+
+def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
+    readable = np.where(ingest.amount_bad, 0.0, ingest.amount)
+    counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
+    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+    dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
+    dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
+    return {
+        "rows_in": n,
+        "rows_used": int(counts[0]),
+        "dropped": dropped,
+        "amount_in": float(readable.sum()),
+        "amount_used": float(sums[0]),
+        "amount_dropped": float(sums[1:].sum()),
+        "dropped_amounts": dropped_amounts,
+    }
+
+
+def ordered_reasons(counts: Mapping[str, Any]) -> dict[str, Any]:
+    return {r: counts[r] for r in DROP_REASONS if r in counts}
+
+
+def format_counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{reason}: {n:,}" for reason, n in counts.items()) or "none"
+
+
+def report_bad_rows(
+    dropped: Mapping[str, int], on_bad_rows: str, n: int
+) -> None:
+    """Warn once with the counts of unusable rows, or raise (``on_bad_rows="raise"``).
+
+    Shared by pandas ingest and the engines, so that the texts are the same.
+    """
+    bad = {r: c for r, c in dropped.items() if r in BAD_ROW_REASONS}
+    if not bad:
+        return
+    total = sum(bad.values())
+    counts = f"{total:,} of {n:,} order rows"
+    if on_bad_rows == "raise":
+        raise DataQualityError(
+            f"{counts} are unusable ({format_counts(bad)}). Fix them, or pass "
+            "on_bad_rows='warn' to drop them and count them in Orders.quality."
+        )
+    message = (
+        f"{counts} were dropped as unusable ({format_counts(bad)}). "
+        "See Orders.quality for the full accounting."
+    )
+    warn_user(message, DataQualityWarning)
+
+
+def distinct_count(codes: np.ndarray) -> int:
+    if len(codes) == 0:
+        return 0
+    return int(np.count_nonzero(np.bincount(codes)))
+
+
