@@ -134,7 +134,7 @@ def stages(path: str) -> dict[str, float]:
     options = ReadOptions(columns=OrderColumns(order_id="order_id"))
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    data, options = read_file(Path(path), options)
+    data, options, _ = read_file(Path(path), options)
     seconds["read"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ingest = Ingest(data, options)  # ids to codes, dates and amounts parsed

@@ -449,9 +449,11 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     into orders, so the text columns read from the file (most of the memory)
     are released before that step instead of being held until the end.
     """
-    data, resolved = read_file(path, options)
+    data, resolved, readings = read_file(path, options)
     resolved = _resolve_columns(data, resolved)
-    return Ingest(data, resolved), resolved
+    ingest = Ingest(data, resolved)
+    ingest.readings.update(readings)
+    return ingest, resolved
 
 
 def as_orders(orders: Orders | pd.DataFrame, as_of: Any = None) -> Orders:

@@ -62,6 +62,11 @@ class QualityReport:
         purchases.
     as_of : pandas.Timestamp
         The analysis date the rows were checked against.
+    readings : dict of str to str
+        How the input was read, one entry per decision the reader took
+        rather than the caller (e.g. ``"date"``: the date format and what
+        settled it; ``"encoding"``, ``"separator"``, ``"columns"``: what was
+        detected or matched). Empty when nothing had to be decided.
     """
 
     rows_in: int
@@ -75,6 +80,7 @@ class QualityReport:
     customers: int = 0
     purchases: int = 0
     as_of: pd.Timestamp | None = None
+    readings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rows_dropped(self) -> int:
@@ -117,6 +123,7 @@ class QualityReport:
             f"  -> {self.orders:,} orders ({self.purchases:,} purchases) "
             f"from {self.customers:,} customers"
         )
+        lines += [f"  read: {what}: {how}" for what, how in self.readings.items()]
         return "\n".join(lines)
 
 
@@ -134,6 +141,7 @@ def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
         "amount_used": float(sums[0]),
         "amount_dropped": float(sums[1:].sum()),
         "dropped_amounts": dropped_amounts,
+        "readings": dict(ingest.readings),
     }
 
 

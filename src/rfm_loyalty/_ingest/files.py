@@ -21,26 +21,29 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 FILE_ONLY_OPTIONS: tuple[str, ...] = ("encoding", "sep", "sheet_name")
 
 
-def read_file(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOptions]:
+def read_file(
+    path: Path, options: ReadOptions
+) -> tuple[pd.DataFrame, ReadOptions, dict[str, str]]:
     """Read the columns named in ``options.columns`` from a CSV/TSV or Parquet file.
 
     Customer and order ids are read as text from CSV (never ``17850.0``);
-    the format is told by the file name. Returns the frame and the options
-    (with ``columns="auto"`` resolved against the header).
+    the format is told by the file name. Returns the frame, the options
+    (with ``columns="auto"`` resolved against the header) and what was
+    detected while reading (``QualityReport.readings``).
     """
     if not path.exists():
         raise FileNotFoundError(f"No order file at {str(path)!r}.")
     cols = options.order_columns
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        return _read_parquet(path, cols), options
+        return _read_parquet(path, cols), options, {}
     if name.endswith(TEXT_SUFFIXES):
         sep = "\t" if ".tsv" in name else ","
         header = pd.read_csv(path, nrows=0, sep=sep).columns
         check_columns_exist(header, cols)
         as_text = {c: str for c in (cols.customer, cols.order_id) if c is not None}
         frame = pd.read_csv(path, usecols=list(cols.used().values()), dtype=as_text, sep=sep)
-        return frame, options
+        return frame, options, {}
     raise SchemaError(
         f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
         ".tsv or .parquet file, or read it yourself and pass the DataFrame."

@@ -53,6 +53,8 @@ class Ingest:
         self.cols = cols
         self.options = options
         self.n = len(data)
+        #: how the reader decided what the caller left open (QualityReport.readings)
+        self.readings: dict[str, str] = {}
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
         customers = data[cols.customer]
