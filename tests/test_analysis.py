@@ -166,7 +166,7 @@ def test_cost_to_serve_without_cost_input_raises():
         ({"period": "month"}, r"'period' parameter of analyze must be one of .* Got 'month'"),
         ({"models": "yes"}, r"'models' parameter of analyze must be True or False. Got 'yes'"),
         ({"horizon_months": 0}, r"'horizon_months' .* >= 1. Got 0"),
-        ({"lifecycle": {"window_days": 30}}, r"LifecycleRules instance .* Got \{'window_days'"),
+        ({"lifecycle": {"window_days": 30}}, r"LifecycleRules instance\. Got \{'window_days'"),
         ({"n_bins": 2.5}, r"'n_bins' parameter of analyze must be a whole number .* Got 2.5"),
         ({"n_bins": 6}, r"Segment preset 'default' is written for scores 1\.\.5 "
                         r"\(RFMScorer\(n_bins=5\)\); got scores up to 6\. Score with n_bins=5 "
@@ -224,8 +224,10 @@ def test_frame_hash_is_canonical():
 def test_params_record_every_parameter_as_json(tiny):
     params = dict(tiny.params)
     assert json.loads(json.dumps(params)) == params
-    names = set(inspect.signature(analyze).parameters) - {"data", "columns"}
+    names = set(inspect.signature(analyze).parameters) - {"data", "columns", "read_options"}
     assert names <= set(params)
+    assert params["reading"]["returns"] == params["returns"] == "net"
+    assert params["reading"]["columns"]["customer"] == "customer_id"
     assert params["as_of"] == "2024-06-30"
     assert params["as_of_source"] == "given"
     assert params["margin"] == 0.5
@@ -457,13 +459,14 @@ def test_duckdb_source_on_tiny_lines_by_hand():
     [
         ({"cost_per_order": 5.0}, r"cost_per_order=5.0 with an engine source .*needs every "
                                   r"order.* Pass cost_per_order=0.0"),
-        ({"margin": 0.3}, r"margin=0.3 but the engine source names a cost column"),
+        ({"margin": 0.3}, r"margin=0.3 but the orders name a cost column"),
         ({"returns": "drop"}, r"returns='drop' with an engine source.*from_duckdb"),
         ({"columns": OrderColumns()}, r"columns=OrderColumns\(.*with an engine source"),
         ({"valid_statuses": ["paid"]}, r"valid_statuses=\['paid'\] with an engine source"),
         ({"cost_per_customer": 1.0}, r"cost_per_customer=1.0 with an engine source but "
                                      r"margin=None"),
-        ({"churn_days": 0}, r"'churn_days' parameter of analyze must be >= 1"),
+        ({"churn_days": 0}, r"'churn_days' parameter of analyze must be a whole number of "
+                            r"days >= 1"),
     ],
 )
 def test_engine_source_errors(sample_parquet, kwargs, match):
@@ -478,8 +481,8 @@ def test_engine_source_bad_margin(sample_parquet):
     from rfm_loyalty.engines import from_duckdb
 
     source = from_duckdb(sample_parquet, columns=OrderColumns(order_id="order_id"))
-    with pytest.raises(ValueError, match=r"'margin' parameter of analyze must be a fraction "
-                                         r"in \(0, 1\].*Got 1.5"):
+    with pytest.raises(ValueError, match=r"'margin' parameter of analyze must be None or a "
+                                         r"fraction in \(0, 1\].*Got 1.5"):
         _quiet(analyze, source, margin=1.5)
 
 
@@ -492,5 +495,5 @@ def test_engine_source_options_are_refused_before_the_engine_runs():
         "SELECT 'a' AS customer_id, DATE '2024-01-01' AS order_date, 1.0 AS amount LIMIT 0")
     with pytest.raises(ValueError, match=r"cost_per_order=2.0 with an engine source"):
         analyze(from_duckdb(empty), cost_per_order=2.0)
-    with pytest.raises(ValueError, match=r"'churn_days' parameter of analyze must be >= 1"):
+    with pytest.raises(ValueError, match=r"'churn_days' parameter of analyze must be a whole"):
         analyze(from_duckdb(empty), churn_days=0)

@@ -140,9 +140,10 @@ def test_churn_table_matches_naive(seed: int) -> None:
 def test_churn_table_errors_and_no_mutation() -> None:
     orders = _orders(CHURN_ROWS)
     before = orders.copy()
-    with pytest.raises(ValueError, match=r"'churn_days' parameter of churn_table must be >= 1"):
+    with pytest.raises(ValueError, match=r"'churn_days' parameter of churn_table must be a "
+                                         r"whole number of days >= 1"):
         churn_table(orders, churn_days=0)
-    with pytest.raises(TypeError, match=r"whole number of days. Got 30.5"):
+    with pytest.raises(TypeError, match=r"whole number of days >= 1. Got 30.5"):
         churn_table(orders, churn_days=30.5)  # type: ignore[arg-type]
     churn_table(orders, as_of="2024-03-01")
     pd.testing.assert_frame_equal(orders, before)
@@ -200,7 +201,7 @@ def test_churn_summary_custom_labels_and_errors() -> None:
     with pytest.raises(ValueError, match=r"'by' parameter of churn_summary .* Got 'rfm'"):
         churn_summary(orders, by="rfm")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"'revenue_window_days' parameter of churn_summary "
-                                         r"must be >= 1 day. Got 0"):
+                                         r"must be a whole number of days >= 1. Got 0"):
         churn_summary(orders, revenue_window_days=0)
     # a missing label (NaN) counts as missing too
     with pytest.raises(ValueError, match=r"1 are missing, e.g. \['l'\]"):
@@ -505,13 +506,14 @@ def test_building_from_tables_in_hand_gives_the_same_tables() -> None:
     # analyze() uses these to avoid aggregating the orders again
     from rfm_loyalty.datasets import load_sample_orders
     from rfm_loyalty.lifecycle import lifecycle_labels
-    from rfm_loyalty.summary import rfm_table
+    from rfm_loyalty.summary import customer_base, rfm_table
 
     orders = prepare_orders(load_sample_orders(), OrderColumns(order_id="order_id"))
-    table = churn_from_rfm(orders, rfm_table(orders), churn_days=180)
+    base = customer_base(orders, window_days=45)
+    table = churn_from_rfm(base, rfm_table(base), churn_days=180)
     pd.testing.assert_frame_equal(table, churn_table(orders, churn_days=180))
     assert table.attrs == churn_table(orders, churn_days=180).attrs
-    summary = churn_summary_from(orders, table, lifecycle_labels(orders)["lifecycle"],
+    summary = churn_summary_from(base, table, lifecycle_labels(base)["lifecycle"],
                                  by="lifecycle")
     expected = churn_summary(orders, churn_days=180)
     pd.testing.assert_frame_equal(summary, expected)

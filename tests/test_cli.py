@@ -102,8 +102,8 @@ def test_quiet_prints_nothing_but_warnings(orders_csv, tmp_path):
          "rfm-loyalty: error: give either --amount-col or --quantity-col with --unit-price-col, "
          "not both."),
         (["--margin", "30"],
-         "rfm-loyalty: error: The 'margin' parameter of customer_profit must be a fraction in "
-         "(0, 1] (e.g. 0.2 for 20%). Got 30.0 instead. Did you mean 0.3?"),
+         "rfm-loyalty: error: The 'margin' parameter of analyze must be None or a fraction in "
+         "(0, 1]. Got 30.0 instead; did you mean 0.3?"),
     ],
 )
 def test_user_errors_are_one_line_with_exit_code_2(orders_csv, tmp_path, extra, message):

@@ -235,7 +235,7 @@ def test_top_share_rejects_bad_k(k):
 
 
 def test_top_share_percent_hint():
-    with pytest.raises(ValueError, match=r"Got 20 instead. Did you mean 0.2\?"):
+    with pytest.raises(ValueError, match=r"Got 20 instead; did you mean 0.2\?"):
         pareto(REVENUE).top_share(20)
 
 
@@ -365,11 +365,11 @@ def test_concentration_by_non_positive_total_gives_nan_share():
 def test_concentration_by_errors():
     with pytest.raises(
         SchemaError,
-        match=r"the by= column 'segmnt' is not in the table.*"
+        match=r"concentration_by needs the by= column 'segmnt', which is not in the input.*"
         r"Did you mean 'segment'\?",
     ):
         concentration_by(CUSTOMERS, by="segmnt")
-    with pytest.raises(SchemaError, match=r"the revenue= column 'revenue' is not in the table"):
+    with pytest.raises(SchemaError, match=r"needs the revenue= column 'revenue', which is not in"):
         concentration_by(CUSTOMERS, by="segment", revenue="revenue")
     with pytest.raises(SchemaError, match=r"2 of 10 customers have no 'segment' label"):
         concentration_by(

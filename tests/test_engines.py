@@ -515,7 +515,8 @@ def test_errors_name_the_problem(con: Any, tmp_path: Path) -> None:
     source = from_duckdb(relation, FULL, as_of="2024-01-10")
     with pytest.raises(ValueError, match=r"as_of=2024-02-01 is after the date this source"):
         quiet(source.aggregate, as_of="2024-02-01")
-    with pytest.raises(ValueError, match=r"'window_days' parameter must be a whole number"):
+    with pytest.raises(ValueError, match=r"'window_days' parameter of EngineSource.aggregate "
+                                         r"must be None or a whole number"):
         source.aggregate(window_days=-1)
     with pytest.raises(TypeError, match=r"from_spark expects a pyspark.sql.DataFrame"):
         from_spark(tiny_lines())

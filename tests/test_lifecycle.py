@@ -23,11 +23,11 @@ from rfm_loyalty.lifecycle import (
     lifecycle_from_aggregates,
     lifecycle_labels,
 )
-from rfm_loyalty.orders import OrderColumns, prepare_orders
+from rfm_loyalty.orders import OrderColumns, ReadOptions, prepare_orders
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import assign_segments, segment_summary
 from rfm_loyalty.stability import stability_size_grid
-from rfm_loyalty.summary import customer_aggregates, rfm_table
+from rfm_loyalty.summary import CustomerBase, customer_aggregates, rfm_table
 
 AS_OF = pd.Timestamp("2024-12-31")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
@@ -267,11 +267,12 @@ def test_counts_come_from_the_core_aggregation(monkeypatch):
     )
     fake.attrs["as_of"] = AS_OF
 
-    def fake_aggregates(orders, *, as_of=None, window_days=None):
+    def fake_base(orders, *, as_of=None, window_days=None):
         calls.append((as_of, window_days))
-        return fake
+        return CustomerBase(aggregates=fake, as_of=pd.Timestamp(AS_OF), quality=None,  # type: ignore[arg-type]
+                            options=ReadOptions(), window_days=window_days)
 
-    monkeypatch.setattr(lifecycle_module, "customer_aggregates", fake_aggregates)
+    monkeypatch.setattr(lifecycle_module, "customer_base", fake_base)
     out = lifecycle_labels("not read", rules=LifecycleRules(window_days=30))  # type: ignore[arg-type]
     assert calls == [(None, 30)]
     assert out["lifecycle"].astype(str).tolist() == ["active", "low_recovery"]
@@ -281,8 +282,11 @@ def test_counts_come_from_the_core_aggregation(monkeypatch):
 def test_lifecycle_from_aggregates_needs_the_window_columns():
     aggregates = pd.DataFrame({"last_purchase": pd.to_datetime(["2024-12-01"])},
                               index=pd.Index(["x"], name="customer_id"))
-    with pytest.raises(SchemaError, match=r"missing \['purchases_in_window', "
-                       r"'purchases_before_window', \"attrs\['as_of'\]\"\].*window_days=45"):
+    with pytest.raises(SchemaError, match=r"needs the columns \['purchases_in_window', "
+                       r"'purchases_before_window'\].*window_days=45"):
+        lifecycle_from_aggregates(aggregates)
+    aggregates = aggregates.assign(purchases_in_window=1, purchases_before_window=0)
+    with pytest.raises(ValueError, match=r"needs the analysis date: pass as_of=\.\.\., or build"):
         lifecycle_from_aggregates(aggregates)
 
 

@@ -180,7 +180,7 @@ def test_customer_profit_needs_a_cost_input():
     [
         (0.0, r"must be a fraction in \(0, 1\].*Got 0.0 instead"),
         (1.2, r"Got 1.2 instead"),
-        (30, r"Got 30 instead. Did you mean 0.3\?"),
+        (30, r"Got 30 instead; did you mean 0.3\?"),
         (-0.1, r"Got -0.1 instead"),
         (float("nan"), r"Got nan instead"),
         ("0.3", r"Got '0.3' instead"),

@@ -6,6 +6,10 @@ scores, segments, lifecycle cohorts, profitability, churn, models ->
 ``analyze`` -> export, plots, report.
 """
 
+# export and report provide the views of Analysis (text, notebook, files, report)
+from rfm_loyalty import export as export
+from rfm_loyalty import report as report
+from rfm_loyalty._version import __version__
 from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
 from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
@@ -53,8 +57,6 @@ from rfm_loyalty.segments import (
 )
 from rfm_loyalty.stability import stability_size_grid
 from rfm_loyalty.summary import btyd_summary, customer_aggregates, rfm_table
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ACTIONS",

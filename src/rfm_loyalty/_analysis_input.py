@@ -12,26 +12,28 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.lifecycle import LifecycleRules
+from rfm_loyalty._analysis_settings import AnalysisSettings
+from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._ingest.options import read_options as read_options_of
+from rfm_loyalty.engines import EngineSource, is_engine_source
+from rfm_loyalty.exceptions import InvalidParameterError
 from rfm_loyalty.orders import (
     OrderColumns,
     Orders,
+    ReadOptions,
     canonical_columns,
-    prepare_orders,
-    read_orders,
+    orders_from_file,
+    orders_from_frame,
 )
-from rfm_loyalty.segments import Segment
-
-if TYPE_CHECKING:
-    from rfm_loyalty.engines import EngineSource
+from rfm_loyalty.summary import CustomerBase, customer_base
 
 
 @dataclass(frozen=True)
@@ -66,31 +68,103 @@ class InputInfo:
     rows: int
 
 
-def read_input(
-    data: Any, columns: OrderColumns | None, *, as_of: Any, returns: str,
-    valid_statuses: Iterable[Any] | None,
-) -> tuple[Orders, InputInfo, OrderColumns | None]:
-    """Prepare ``analyze``'s input as Orders; return them, their provenance and the columns."""
-    options: dict[str, Any] = {"as_of": as_of, "returns": returns, "valid_statuses": valid_statuses}
-    if isinstance(data, Orders):
-        orders = data if as_of is None else data.until(as_of)
-        info = InputInfo("Orders", frame_sha256(data.frame), "Orders.frame", len(data.frame))
-        return orders, info, None
+#: Options of ``analyze`` that only mean something while reading order lines.
+_ANALYZE_READING = ("as_of", "returns", "valid_statuses")
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """What ``analyze`` will read, with every reading option checked (nothing read yet).
+
+    Attributes
+    ----------
+    kind : {"orders", "frame", "file", "engine"}
+    data : object
+        The input as given.
+    options : ReadOptions or None
+        The reading options (None for prepared Orders and engine sources,
+        which carry their own).
+    as_of : pandas.Timestamp or None
+        For Orders and engine sources: an earlier analysis date to apply.
+    """
+
+    kind: str
+    data: Any
+    options: ReadOptions | None
+    as_of: pd.Timestamp | None = None
+
+
+def plan_input(
+    data: Any, columns: Any, *, as_of: Any, returns: str, valid_statuses: Any,
+    read_options: Mapping[str, Any],
+) -> InputPlan:
+    """Decide the kind of input once and check its options, before anything is read."""
+    given = {"returns": returns, "valid_statuses": valid_statuses, **read_options}
+    if isinstance(data, Orders) or is_engine_source(data):
+        what = "prepared Orders" if isinstance(data, Orders) else (
+            f"an engine source ({data.engine})")
+        carried = data.options
+        extra = {k: v for k, v in given.items() if not _is_default(k, v)}
+        if columns is not None:
+            extra = {"columns": columns, **extra}
+        if extra:
+            listed = ", ".join(f"{k}={v!r}" for k, v in extra.items())
+            fix = (
+                "prepare_orders(..., {0}) / read_orders(..., {0})" if isinstance(data, Orders)
+                else "from_duckdb(..., {0}) / from_spark(..., {0})"
+            ).format(", ".join(f"{k}=..." for k in extra))
+            raise InvalidParameterError(
+                f"analyze got {listed} with {what}, which were read with their own options "
+                f"({_options_text(carried)}). Options that change how lines are read apply "
+                f"when they are read: pass them to {fix}, and leave them unset in analyze."
+            )
+        as_of_ts = None if as_of is None else as_date(as_of, name="as_of")
+        kind = "orders" if isinstance(data, Orders) else "engine"
+        return InputPlan(kind, data, None, as_of_ts)
     if isinstance(data, pd.DataFrame):
         cols = columns if columns is not None else canonical_columns(data)
-        orders = prepare_orders(data, cols, **options)
-        return orders, InputInfo("DataFrame", frame_sha256(data), "DataFrame", len(data)), cols
+        options = read_options_of(cols, {"as_of": as_of, **given}, owner="analyze")
+        return InputPlan("frame", data, options)
     if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        cols = columns if columns is not None else OrderColumns()
-        orders = read_orders(path, cols, **options)
-        info = InputInfo(str(path), file_sha256(path), "file", orders.quality.rows_in)
-        return orders, info, cols
+        options = read_options_of(columns, {"as_of": as_of, **given}, owner="analyze")
+        return InputPlan("file", Path(data), options)
     raise TypeError(
         "analyze expects order lines as a pandas DataFrame, a file path, prepared Orders or "
         "an engine source (rfm_loyalty.engines.from_duckdb / from_spark). "
         f"Got {type(data).__name__} instead."
     )
+
+
+def _is_default(name: str, value: Any) -> bool:
+    return bool(value == _DEFAULTS.get(name))
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ReadOptions)}
+
+
+def _options_text(options: ReadOptions) -> str:
+    given = {k: v for k, v in options.given().items() if k != "columns"}
+    return ", ".join(f"{k}={v!r}" for k, v in given.items()) or "the defaults"
+
+
+def read_input(plan: InputPlan, *, window_days: int) -> tuple[CustomerBase, InputInfo]:
+    """Read the planned input once into the customer base; return it with its provenance."""
+    if plan.kind == "engine":
+        base = customer_base(plan.data, as_of=plan.as_of, window_days=window_days)
+        return base, engine_input_info(plan.data, base.aggregates, base.quality.rows_in)
+    if plan.kind == "orders":
+        orders = plan.data if plan.as_of is None else plan.data.until(plan.as_of)
+        info = InputInfo("Orders", frame_sha256(plan.data.frame), "Orders.frame",
+                         len(plan.data.frame))
+    elif plan.kind == "frame":
+        assert plan.options is not None
+        orders = orders_from_frame(plan.data, plan.options)
+        info = InputInfo("DataFrame", frame_sha256(plan.data), "DataFrame", len(plan.data))
+    else:
+        assert plan.options is not None
+        orders = orders_from_file(plan.data, plan.options)
+        info = InputInfo(str(plan.data), file_sha256(plan.data), "file", orders.quality.rows_in)
+    return customer_base(orders, window_days=window_days), info
 
 
 def engine_input_info(source: EngineSource, aggregates: pd.DataFrame, rows: int) -> InputInfo:
@@ -103,27 +177,6 @@ def engine_input_info(source: EngineSource, aggregates: pd.DataFrame, rows: int)
             rounded[name] = rounded[name].round(6)
     return InputInfo(f"{source.engine} engine", frame_sha256(rounded), "customer_aggregates",
                      rows)
-
-
-def check_engine_arguments(
-    columns: OrderColumns | None, returns: str, valid_statuses: Iterable[Any] | None
-) -> None:
-    """Refuse ``analyze`` options that an engine source carries itself."""
-    given = [
-        f"{name}={value!r}"
-        for name, value, default in (
-            ("columns", columns, None), ("returns", returns, "net"),
-            ("valid_statuses", valid_statuses, None),
-        )
-        if value != default
-    ]
-    if given:
-        raise ValueError(
-            f"analyze got {', '.join(given)} with an engine source: the columns and the "
-            "prepare_orders options of an engine source are set when it is made. Pass them to "
-            "from_duckdb(...) / from_spark(...) (e.g. from_duckdb(lines, columns=..., "
-            "returns='drop')) and leave them unset in analyze."
-        )
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -180,39 +233,23 @@ def frame_sha256(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _json_value(value: Any) -> Any:
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return str(value)
-
-
 def call_params(
-    cols: OrderColumns | None, as_of: pd.Timestamp, *, segments: str | Sequence[Segment],
-    rules: LifecycleRules, valid_statuses: Iterable[Any] | None, as_of_given: bool,
-    **scalars: Any,
+    base: CustomerBase, settings: AnalysisSettings, *, as_of_given: bool
 ) -> dict[str, Any]:
-    """Return every parameter of an ``analyze`` call in JSON-serialisable form."""
-    segment_param: Any = (
-        segments if isinstance(segments, str) else [dataclasses.asdict(s) for s in segments]
-    )
-    if not isinstance(segments, str):
-        for rule in segment_param:  # tuples -> lists so JSON round-trips equal
-            for dim in ("r", "f", "m"):
-                rule[dim] = list(rule[dim])
+    """Return every parameter of an ``analyze`` call in JSON-serialisable form.
+
+    ``reading`` holds the reading options exactly as the orders were read
+    with them (``ReadOptions.to_dict()``); ``columns``, ``returns`` and
+    ``valid_statuses`` repeat three of them at the top level.
+    """
+    reading = base.options.to_dict()
+    cols = base.options.columns
     return {
-        "columns": dataclasses.asdict(cols) if cols is not None else None,
-        "as_of": str(as_of.date()),
+        "columns": dataclasses.asdict(cols) if isinstance(cols, OrderColumns) else None,
+        "as_of": str(base.as_of.date()),
         "as_of_source": "given" if as_of_given else "last order date",
-        **{name: _json_value(value) for name, value in scalars.items()},
-        "segments": segment_param,
-        "lifecycle": dataclasses.asdict(rules),
-        "valid_statuses": (
-            None if valid_statuses is None else [_json_value(v) for v in valid_statuses]
-        ),
+        **settings.to_params(),
+        "returns": reading["returns"],
+        "valid_statuses": reading["valid_statuses"],
+        "reading": reading,
     }

@@ -8,23 +8,22 @@ segments, lifecycle, concentration) and shapes its output for the
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._schemas import SCHEMAS
+from rfm_loyalty._analysis_settings import AnalysisSettings
+from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.churn import CHURN_SUMMARY_DTYPES, FLOW_DTYPES
 from rfm_loyalty.concentration import concentration_by
-from rfm_loyalty.exceptions import ModelFitError, ModelWarning
+from rfm_loyalty.exceptions import InvalidParameterError, ModelFitError, ModelWarning
 from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules
-from rfm_loyalty.orders import Orders
 from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
-from rfm_loyalty.segments import SEGMENT_PRESETS, Segment, segment_summary
+from rfm_loyalty.segments import Segment, segment_summary
+from rfm_loyalty.summary import CustomerBase
 
 #: Why an analysis of an engine source has no order-level tables (``Analysis.order_level_note``).
 ENGINE_ORDER_LEVEL_NOTE = (
@@ -69,118 +68,97 @@ class ModelResults:
 
 
 
-def profit_and_note(
-    orders: Orders, margin: float | None, cost_per_order: float, cost_per_customer: float
-) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
-    """Return the profitability result, why it is missing ("" if not) and per-customer profit."""
-    has_cost = "cost" in orders.frame.columns
-    if margin is None and not has_cost:
-        if cost_per_order or cost_per_customer:
-            raise ValueError(
-                "analyze got cost_per_order="
-                f"{cost_per_order!r} and cost_per_customer={cost_per_customer!r} but no cost "
-                "input: profit needs margin= (e.g. margin=0.3) or a cost column "
-                "(OrderColumns(cost=...))."
-            )
-        note = (
-            "No profitability: the orders have no cost column and margin=None. Pass "
-            "margin= (e.g. margin=0.3) or name a cost column with OrderColumns(cost=...)."
-        )
-        return None, note, None
-    profit = customer_profit(
-        orders, margin=margin, cost_per_order=cost_per_order, cost_per_customer=cost_per_customer
-    )
-    return profitability(profit), "", profit
+def check_profit_inputs(plan_kind: str, has_cost_column: bool | None,
+                        settings: AnalysisSettings) -> None:
+    """Refuse profit options the input cannot serve, before anything is read.
 
-
-def check_engine_profit(
-    *, has_cost_column: bool, margin: float | None, cost_per_order: float,
-    cost_per_customer: float,
-) -> tuple[float, float] | None:
-    """Refuse profit options an engine source cannot serve; return (margin, cost) or None.
-
-    Called before the engine runs, so a wrong option fails before a long scan.
+    ``has_cost_column`` is None when it is not known before reading (the
+    columns are matched from the file's header).
     """
-    if cost_per_order:
-        raise ValueError(
-            f"analyze got cost_per_order={cost_per_order!r} with an engine source (from_duckdb/"
-            "from_spark): a cost per order needs every order, but the engine returns only "
-            "per-customer aggregates. Pass cost_per_order=0.0 (and use cost_per_customer and "
-            "margin=), or analyze the orders as a pandas DataFrame."
-        )
+    margin, per_order = settings.margin, settings.cost_per_order
+    if plan_kind == "engine":
+        if per_order:
+            raise InvalidParameterError(
+                f"analyze got cost_per_order={per_order!r} with an engine source (from_duckdb/"
+                "from_spark): a cost per order needs every order, but the engine returns only "
+                "per-customer aggregates. Pass cost_per_order=0.0 (and use cost_per_customer "
+                "and margin=), or analyze the orders as a pandas DataFrame."
+            )
+        if margin is None and settings.cost_per_customer:
+            raise InvalidParameterError(
+                f"analyze got cost_per_customer={settings.cost_per_customer!r} with an engine "
+                "source but margin=None: profit from engine aggregates needs margin= (e.g. "
+                "margin=0.3)."
+            )
+    if has_cost_column is None:
+        return
     if margin is not None and has_cost_column:
-        raise ValueError(
-            f"analyze got margin={margin!r} but the engine source names a cost column; profit "
-            "would be defined twice (as for a DataFrame). Make the source without "
+        raise InvalidParameterError(
+            f"analyze got margin={margin!r} but the orders name a cost column; profit would be "
+            "defined twice. Leave margin=None to use the costs, or read the orders without "
             "OrderColumns(cost=...) to use the margin."
         )
-    if margin is None:
-        if cost_per_customer:
-            raise ValueError(
-                f"analyze got cost_per_customer={cost_per_customer!r} with an engine source but "
-                "margin=None: profit from engine aggregates needs margin= (e.g. margin=0.3)."
-            )
-        return None
-    return (_engine_fraction(margin, "margin"),
-            _engine_fraction(cost_per_customer, "cost_per_customer", upper=math.inf))
-
-
-def engine_profit_and_note(
-    aggregates: pd.DataFrame, *, has_cost_column: bool, margin: float | None,
-    cost_per_order: float, cost_per_customer: float,
-) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
-    """``profit_and_note`` for an engine source: margin-only profit from ``monetary_total``.
-
-    The engine aggregates carry no cost sum and no order count per customer
-    that includes return-only orders, so only ``margin * monetary_total -
-    cost_per_customer`` can be computed, over the customers with a purchase.
-    """
-    checked = check_engine_profit(
-        has_cost_column=has_cost_column, margin=margin, cost_per_order=cost_per_order,
-        cost_per_customer=cost_per_customer,
-    )
-    if checked is None:
-        why = (
-            "its cost column is not aggregated by the engine"
-            if has_cost_column else "margin=None"
+    if margin is None and not has_cost_column and settings.needs_cost_input:
+        raise InvalidParameterError(
+            f"analyze got cost_per_order={per_order!r} and cost_per_customer="
+            f"{settings.cost_per_customer!r} but no cost input: profit needs margin= (e.g. "
+            "margin=0.3) or a cost column (OrderColumns(cost=...))."
         )
+
+
+def profit_and_note(
+    base: CustomerBase, settings: AnalysisSettings
+) -> tuple[ProfitabilityResult | None, str, pd.Series | None]:
+    """Return the profitability result, why it is missing ("" if not) and per-customer profit.
+
+    In-memory orders: :func:`customer_profit` (every customer with an order,
+    returns-only customers included). Engine source: ``margin *
+    monetary_total - cost_per_customer`` over the customers with a purchase
+    (the engine aggregates carry no cost sum and no count of return-only
+    orders).
+    """
+    margin = settings.margin
+    if base.has_orders:
+        assert base.orders is not None
+        if margin is None and "cost" not in base.orders.frame.columns:
+            check_profit_inputs("orders", False, settings)  # cost to serve without a cost
+            return None, _NO_COST_NOTE, None
+        profit = customer_profit(base, margin=margin, cost_per_order=settings.cost_per_order,
+                                 cost_per_customer=settings.cost_per_customer)
+        return profitability(profit), "", profit
+    if margin is None:
+        has_cost = base.options.order_columns.cost is not None
+        why = "its cost column is not aggregated by the engine" if has_cost else "margin=None"
         note = (
             f"No profitability: the orders were aggregated in an engine and {why}. Pass margin= "
             "(e.g. margin=0.3) for margin x monetary_total - cost_per_customer, or analyze the "
             "orders as a pandas DataFrame to use their cost column."
         )
         return None, note, None
-    rate, per_customer = checked
-    profit = (rate * aggregates["monetary_total"].astype("float64") - per_customer).rename(
-        "profit"
-    )
+    revenue = base.aggregates["monetary_total"].astype("float64")
+    profit = (margin * revenue - settings.cost_per_customer).rename("profit")
     return profitability(profit), "", profit
 
 
-def _engine_fraction(value: Any, name: str, *, upper: float = 1.0) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    number = float(value) if ok else math.nan
-    low_ok = number > 0 if upper == 1.0 else number >= 0
-    if not (math.isfinite(number) and low_ok and number <= upper):
-        wanted = "a fraction in (0, 1], e.g. 0.3" if upper == 1.0 else "a finite amount >= 0"
-        raise ValueError(f"The {name!r} parameter of analyze must be {wanted}. Got {value!r}.")
-    return number
+_NO_COST_NOTE = (
+    "No profitability: the orders have no cost column and margin=None. Pass "
+    "margin= (e.g. margin=0.3) or name a cost column with OrderColumns(cost=...)."
+)
 
 
-def empty_table(name: str, index: str) -> pd.DataFrame:
-    """Return an empty ``Analysis`` table shaped like the exported table ``name``.
+def empty_churn() -> pd.DataFrame:
+    """Return an empty ``churn_summary`` table (index ``segment``): an engine has no orders."""
+    return _empty(CHURN_SUMMARY_DTYPES, "segment")
 
-    The columns and dtypes are those of the export schema, the column
-    ``index`` becomes the (empty) index, as the order-level modules return it.
-    """
-    dtypes = {"text": "object", "datetime": "datetime64[ns]"}
-    columns = {
-        c.name: pd.Series([], dtype=dtypes.get(c.dtype, c.dtype))
-        for c in SCHEMAS[name].columns
-    }
-    return pd.DataFrame(columns).set_index(index)
+
+def empty_flow() -> pd.DataFrame:
+    """Return an empty ``customer_flow`` table (index ``period``): an engine has no orders."""
+    return _empty(FLOW_DTYPES, "period")
+
+
+def _empty(dtypes: dict[str, str], index: str) -> pd.DataFrame:
+    columns = {name: pd.Series([], dtype=dtype) for name, dtype in dtypes.items()}
+    return pd.DataFrame(columns, index=pd.Index([], dtype="object", name=index))
 
 
 def empty_retention() -> pd.DataFrame:
@@ -201,9 +179,8 @@ def fit_models(
     try:
         bgnbd = BetaGeoModel(time_unit="D").fit(summary)
     except ModelFitError as exc:
-        warnings.warn(f"analyze: the BG/NBD model could not be fitted ({exc}); the customer "
-                      "table has no p_alive, expected_purchases or clv.", ModelWarning,
-                      stacklevel=3)
+        warn_user(f"analyze: the BG/NBD model could not be fitted ({exc}); the customer "
+                  "table has no p_alive, expected_purchases or clv.", ModelWarning)
         return None
     horizon_days = horizon_months * DAYS_PER_MONTH
     predictions = pd.DataFrame(
@@ -234,8 +211,7 @@ def fit_models(
     return results, predictions
 
 
-def _label_texts(segments: str | Sequence[Segment]) -> pd.DataFrame:
-    rules = SEGMENT_PRESETS[segments] if isinstance(segments, str) else tuple(segments)
+def _label_texts(rules: Sequence[Segment]) -> pd.DataFrame:
     first: dict[str, Segment] = {}
     for rule in rules:  # a dozen rules: the first rule of a name describes it
         first.setdefault(rule.name, rule)
@@ -268,13 +244,13 @@ def _with_profit(summary: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.
 
 
 def summarise_segments(
-    customers: pd.DataFrame, segments: str | Sequence[Segment], has_profit: bool
+    customers: pd.DataFrame, rules: Sequence[Segment], has_profit: bool
 ) -> pd.DataFrame:
     """Return ``Analysis.segments``: the segment summary, profit, description and action."""
     table = segment_summary(customers, by="segment")
     if has_profit:
         table = _with_profit(table, customers, "segment")
-    texts = _label_texts(segments)
+    texts = _label_texts(rules)
     names = [str(s) for s in table.index]
     table["description"] = texts["description"].reindex(names).fillna("").to_numpy()
     table["action"] = texts["segment_action"].reindex(names).fillna("").to_numpy()

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from rfm_loyalty._schemas import SCHEMA_VERSION, SCHEMAS, as_schema
+from rfm_loyalty._views import provide
 
 if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
 
 
+@provide("campaign_table")
 def campaign_table(analysis: Analysis, *, by: str = "lifecycle") -> pd.DataFrame:
     """Campaign list: customer id, label and action, sorted by label then customer id.
 
@@ -200,7 +202,7 @@ def metadata(analysis: Analysis, tables: Mapping[str, pd.DataFrame],
         ``input`` (source, sha256, sha256_of, rows, rows_used, rows_dropped,
         orders, customers), ``formula_neutralisation``, ``created_utc``, ``files``.
     """
-    from rfm_loyalty import __version__
+    from rfm_loyalty._version import __version__
 
     q = analysis.quality
     return {

@@ -18,6 +18,7 @@ import pandas as pd
 
 from rfm_loyalty._export_tables import export_tables, metadata
 from rfm_loyalty._schemas import SCHEMAS, typed
+from rfm_loyalty._views import provide
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -46,6 +47,7 @@ def _sql_types(table: str) -> dict[str, Any]:
     return {c.name: types[c.dtype] for c in SCHEMAS[table].columns}
 
 
+@provide("write_sql")
 def write_sql(
     analysis: Analysis, url_or_engine: str | Engine, *, prefix: str = "rfm_",
     if_exists: str = "fail",

@@ -60,9 +60,14 @@ def _is_real(value: Any) -> bool:
 
 
 class Constraint:
-    """What a parameter accepts; subclasses implement ``accepts`` and ``describe``."""
+    """What a parameter accepts; subclasses implement ``accepts`` and ``describe``.
+
+    ``example`` is a valid value shown as "pass e.g. name=example"; ``advice``
+    replaces that sentence when an example is not a plain value.
+    """
 
     example: Any = None
+    advice: str = ""
 
     def accepts(self, value: Any) -> bool:
         """Return whether ``value`` satisfies the constraint."""
@@ -75,6 +80,10 @@ class Constraint:
     def normalise(self, value: Any) -> Any:
         """Return an accepted value in its canonical Python type."""
         return value
+
+    def suggest(self, value: Any) -> str:
+        """Return a guess at what was meant (e.g. 0.3 for 30), or ""."""
+        return ""
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,15 @@ class Real(Constraint):
     def normalise(self, value: Any) -> float:
         return float(value)
 
+    def suggest(self, value: Any) -> str:
+        # a percentage given for a fraction: margin=30 for 0.3
+        whole = _is_real(value) and math.isfinite(float(value)) and float(value).is_integer()
+        if self.what == "a fraction" and whole and 2 <= float(value) <= 100:
+            guess = float(value) / 100
+            if self.accepts(guess):
+                return f"did you mean {guess!r}?"
+        return ""
+
 
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else repr(float(x))
@@ -216,6 +234,7 @@ class Instance(Constraint):
     types: tuple[type, ...]
     what: str
     example: Any = None
+    advice: str = ""
 
     def accepts(self, value: Any) -> bool:
         return isinstance(value, self.types)
@@ -234,8 +253,15 @@ class Optional(Constraint):
     def example(self) -> Any:  # type: ignore[override]
         return self.inner.example
 
+    @property
+    def advice(self) -> str:  # type: ignore[override]
+        return self.inner.advice
+
     def accepts(self, value: Any) -> bool:
         return value is None or self.inner.accepts(value)
+
+    def suggest(self, value: Any) -> str:
+        return self.inner.suggest(value)
 
     def describe(self) -> str:
         return f"None or {self.inner.describe()}"
@@ -281,9 +307,11 @@ def check(value: Any, constraint: Constraint, *, name: str, owner: str, hint: st
     """  # noqa: E501
     if constraint.accepts(value):
         return constraint.normalise(value)
+    if not hint:
+        hint = constraint.suggest(value) or constraint.advice
     if not hint and constraint.example is not None:
         hint = f"pass e.g. {name}={constraint.example!r}"
-    tail = f"; {hint}." if hint else "."
+    tail = f"; {hint}" if hint.endswith("?") else (f"; {hint}." if hint else ".")
     raise InvalidParameterError(
         f"The {name!r} parameter of {owner} must be {constraint.describe()}. "
         f"Got {value!r} instead{tail}"

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty import _views
 from rfm_loyalty._analysis_input import (
     InputInfo,
     call_params,
-    check_engine_arguments,
-    engine_input_info,
+    plan_input,
     read_input,
 )
 from rfm_loyalty._analysis_input import file_sha256 as file_sha256  # re-exported
@@ -35,37 +35,36 @@ from rfm_loyalty._analysis_input import frame_sha256 as frame_sha256  # re-expor
 from rfm_loyalty._analysis_parts import (
     ENGINE_ORDER_LEVEL_NOTE,
     ModelResults,
-    check_engine_profit,
+    check_profit_inputs,
+    empty_churn,
+    empty_flow,
     empty_retention,
-    empty_table,
-    engine_profit_and_note,
     fit_models,
     profit_and_note,
     summarise_lifecycle,
     summarise_segments,
 )
+from rfm_loyalty._analysis_settings import check_settings
 from rfm_loyalty.churn import (
-    _check_days,
     churn_from_rfm,
     churn_summary_from,
     cohort_retention,
     customer_flow,
 )
 from rfm_loyalty.concentration import ParetoResult, pareto
-from rfm_loyalty.engines import EngineSource, is_engine_source
-from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates
+from rfm_loyalty.engines import EngineSource
+from rfm_loyalty.exceptions import SchemaError
+from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_base
 from rfm_loyalty.orders import OrderColumns, Orders, QualityReport
 from rfm_loyalty.profitability import ProfitabilityResult
 from rfm_loyalty.scoring import RFMScorer
-from rfm_loyalty.segments import Segment, _check_preset_scores, assign_segments
-from rfm_loyalty.summary import btyd_from_aggregates, customer_aggregates, rfm_from_aggregates
+from rfm_loyalty.segments import Segment, assign_segments
+from rfm_loyalty.summary import CustomerBase, btyd_from_aggregates, rfm_from_aggregates
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 __all__ = ["Analysis", "InputInfo", "ModelResults", "analyze"]
-
-_PERIODS = ("D", "W", "M", "Q", "Y")
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,9 +133,7 @@ class Analysis:
 
     # ------------------------------------------------------------ views
     def __str__(self) -> str:
-        from rfm_loyalty.report import text_summary
-
-        return text_summary(self)
+        return str(_views.view("text_summary")(self))
 
     def __repr__(self) -> str:
         return (
@@ -146,9 +143,7 @@ class Analysis:
         )
 
     def _repr_html_(self) -> str:
-        from rfm_loyalty.report import html_dashboard
-
-        return html_dashboard(self)
+        return str(_views.view("html_dashboard")(self))
 
     # ----------------------------------------------------- hand-off
     def campaign_lists(self, by: str = "lifecycle") -> dict[str, pd.DataFrame]:
@@ -168,9 +163,7 @@ class Analysis:
             (``docs/export.md``): ``customer_id``, ``label``, (``label_zh``),
             ``action``, (``action_zh``), all text.
         """
-        from rfm_loyalty.export import campaign_table
-
-        table = campaign_table(self, by=by)
+        table = _views.view("campaign_table")(self, by=by)
         return {
             str(label): group.reset_index(drop=True)
             for label, group in table.groupby("label", sort=False, observed=True)
@@ -195,9 +188,7 @@ class Analysis:
         list of pathlib.Path
             The files written, ``metadata.json`` last.
         """
-        from rfm_loyalty.export import export_analysis
-
-        return export_analysis(self, path, format=format)
+        return list(_views.view("export_analysis")(self, path, format=format))
 
     def to_sql(
         self, url_or_engine: str | Engine, *, prefix: str = "rfm_", if_exists: str = "fail"
@@ -221,9 +212,8 @@ class Analysis:
         list of str
             The table names written.
         """
-        from rfm_loyalty.export import write_sql
-
-        return write_sql(self, url_or_engine, prefix=prefix, if_exists=if_exists)
+        return list(_views.view("write_sql")(self, url_or_engine, prefix=prefix,
+                                             if_exists=if_exists))
 
     def report(self, path: str | os.PathLike[str]) -> Path:
         """Write the self-contained HTML report.
@@ -240,9 +230,7 @@ class Analysis:
         pathlib.Path
             The file written.
         """
-        from rfm_loyalty.report import write_report
-
-        return write_report(self, path)
+        return Path(_views.view("write_report")(self, path))
 
 
 # --------------------------------------------------------------------------- #
@@ -266,6 +254,7 @@ def analyze(
     discount_rate_monthly: float = 0.01,
     returns: str = "net",
     valid_statuses: Iterable[Any] | None = None,
+    **read_options: Any,
 ) -> Analysis:
     """Run the whole analysis: scores, segments, lifecycle, churn, profit, models.
 
@@ -318,6 +307,17 @@ def analyze(
     valid_statuses : iterable, optional
         Only these order statuses count (needs a status column). For an
         engine source leave None: the source carries its own.
+    **read_options
+        The other reading options of :func:`~rfm_loyalty.orders.read_orders`
+        (``date_format``, ``dayfirst``, ``tz``, ``encoding``, ``sep``,
+        ``decimal``, ``thousands``, ``sheet_name``, ``zero_amount``,
+        ``on_bad_rows``, ``amount_decimals``; see
+        :class:`~rfm_loyalty.orders.ReadOptions`), for a file or a DataFrame.
+        Prepared Orders and engine sources carry their own: giving one there
+        raises.
+
+    Every parameter, the reading options included, is checked before any
+    data is read: a wrong value fails in milliseconds.
 
     Returns
     -------
@@ -349,13 +349,14 @@ def analyze(
 
     Raises
     ------
+    InvalidParameterError
+        An invalid parameter or reading option, cost-to-serve without a cost
+        input, a margin beside a cost column; reading options given with
+        prepared Orders or an engine source; for an engine source also
+        ``cost_per_order > 0`` (it needs every order).
     SchemaError, DataQualityError
-        From reading and preparing the orders (or from the engine).
-    ValueError
-        An invalid parameter, or cost-to-serve without a cost input; for an
-        engine source also ``columns``, ``returns`` or ``valid_statuses``
-        given to ``analyze``, ``cost_per_order > 0`` (it needs every order),
-        or ``margin`` with a source that names a cost column.
+        From reading and preparing the orders (or from the engine); a
+        SchemaError also when no order is a purchase.
 
     Notes
     -----
@@ -392,102 +393,69 @@ def analyze(
     >>> result.lifecycle.loc["new", "action"]
     'Campaign for the second purchase.'
     """
-    _check_params(n_bins, period, horizon_months, models)
-    _check_preset_scores(segments, n_bins)  # before any work, not after scoring
-    statuses = None if valid_statuses is None else list(valid_statuses)
-    rules = lifecycle if lifecycle is not None else LifecycleRules()
-    if not isinstance(rules, LifecycleRules):
-        raise ValueError(
-            "The 'lifecycle' parameter of analyze must be a LifecycleRules instance or None, "
-            f"e.g. LifecycleRules(window_days=30). Got {lifecycle!r} instead."
-        )
-    orders: Orders | None = None
-    if is_engine_source(data):
-        # The engine reads every line once and returns one row per customer;
-        # everything below that needs only those rows is computed from them.
-        check_engine_arguments(columns, returns, statuses)
-        churn_days = _check_days(churn_days, "churn_days", "analyze")
-        check_engine_profit(  # before the engine's long scan
-            has_cost_column=data.columns.cost is not None, margin=margin,
-            cost_per_order=cost_per_order, cost_per_customer=cost_per_customer,
-        )
-        aggregated = data.aggregate(as_of=as_of, window_days=rules.window_days)
-        aggregates, quality = aggregated.aggregates, aggregated.quality
-        as_of_ts = pd.Timestamp(aggregates.attrs["as_of"])
-        info = engine_input_info(data, aggregates, quality.rows_in)
-        cols: OrderColumns | None = data.columns
-        returns, statuses = data.returns, (
-            None if data.valid_statuses is None else list(data.valid_statuses)
-        )
-        order_level_note = ENGINE_ORDER_LEVEL_NOTE.format(engine=data.engine)
-    else:
-        orders, info, cols = read_input(data, columns, as_of=as_of, returns=returns,
-                                        valid_statuses=statuses)
-        aggregates = customer_aggregates(orders, window_days=rules.window_days)
-        quality, as_of_ts, order_level_note = orders.quality, orders.as_of, ""
+    settings = check_settings(
+        n_bins=n_bins, segments=segments, lifecycle=lifecycle, margin=margin,
+        cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
+        churn_days=churn_days, period=period, horizon_months=horizon_months,
+        discount_rate_monthly=discount_rate_monthly,
+    )
+    plan = plan_input(data, columns, as_of=as_of, returns=returns,
+                      valid_statuses=valid_statuses, read_options=read_options)
+    check_profit_inputs(plan.kind, _has_cost_column(plan), settings)
 
-    rfm = rfm_from_aggregates(aggregates)
-    scorer = RFMScorer(n_bins=n_bins).fit(rfm)
-    scored = assign_segments(scorer.transform(rfm), segments)
-    labels = lifecycle_from_aggregates(aggregates, rules=rules)
+    # The one step that reads the orders: everything below reads the base.
+    base, info = read_input(plan, window_days=settings.rules.window_days)
+    rfm = rfm_from_aggregates(base.aggregates, as_of=base.as_of)
+    if rfm.empty:
+        raise SchemaError(_no_purchase_message(base))
+    scorer = RFMScorer(n_bins=settings.n_bins).fit(rfm)
+    scored = assign_segments(scorer.transform(rfm), settings.segment_rules)
+    labels = lifecycle_from_base(base, rules=settings.rules)
     lifecycle_columns = ["lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
                          "purchases_in_window", "purchases_before_window"]
     customers = rfm.join(scored).join(
         labels.rename(columns={"rule": "lifecycle_rule"})[lifecycle_columns]
     )
     churn_columns = ["churned", "median_gap_days", "silence_in_gaps"]
-    if orders is not None:
-        # built from the tables in hand: the orders are not aggregated again
-        churn_customers = churn_from_rfm(orders, rfm, churn_days=churn_days)
+    if base.has_orders:
+        churn_customers = churn_from_rfm(base, rfm, churn_days=settings.churn_days)
         customers = customers.join(churn_customers[churn_columns])
-        prof, note, profit = profit_and_note(orders, margin, cost_per_order, cost_per_customer)
     else:
         # the inequality of churn.churn_table; the gaps need every purchase day
-        customers["churned"] = (customers["recency_days"] > churn_days).astype(bool)
+        customers["churned"] = (customers["recency_days"] > settings.churn_days).astype(bool)
         customers["median_gap_days"] = np.nan
         customers["silence_in_gaps"] = np.nan
-        prof, note, profit = engine_profit_and_note(
-            aggregates, has_cost_column=cols is not None and cols.cost is not None,
-            margin=margin, cost_per_order=cost_per_order, cost_per_customer=cost_per_customer,
-        )
+    prof, note, profit = profit_and_note(base, settings)
     if prof is not None and profit is not None:
         customers["profit"] = profit.reindex(customers.index)
         customers["tier"] = prof.tiers.reindex(customers.index)
 
-    fitted = (
-        fit_models(btyd_from_aggregates(aggregates), horizon_months, discount_rate_monthly)
-        if models else None
-    )
-    if fitted is not None:
-        fitted_models, predictions = fitted
-        customers = customers.join(predictions)
-    else:
-        fitted_models = None
-    customers.attrs = {"as_of": str(as_of_ts.date())}
+    fitted_models = None
+    if settings.models:
+        fitted = fit_models(btyd_from_aggregates(base.aggregates, as_of=base.as_of),
+                            settings.horizon_months, settings.discount_rate_monthly)
+        if fitted is not None:
+            fitted_models, predictions = fitted
+            customers = customers.join(predictions)
+    customers.attrs = {"as_of": str(base.as_of.date())}
 
     has_profit = "profit" in customers.columns
-    segment_table = summarise_segments(customers, segments, has_profit)
-    lifecycle_table = summarise_lifecycle(customers, rules, has_profit)
-    params = call_params(
-        cols, as_of_ts, n_bins=n_bins, segments=segments, rules=rules, margin=margin,
-        cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
-        churn_days=churn_days, period=period, horizon_months=horizon_months,
-        discount_rate_monthly=discount_rate_monthly, returns=returns,
-        valid_statuses=statuses, as_of_given=as_of is not None,
-    )
-    if orders is not None:
+    if base.has_orders:
         churn = churn_summary_from(
-            orders, churn_customers, labels["lifecycle"], by=customers["segment"]
+            base, churn_customers, labels["lifecycle"], by=customers["segment"]
         ).rename_axis("segment")
-        retention = cohort_retention(orders, period=period, metric="retention")  # type: ignore[arg-type]
-        flow = customer_flow(orders, freq=period, churn_days=churn_days)  # type: ignore[arg-type]
+        retention = cohort_retention(base, period=settings.period,  # type: ignore[arg-type]
+                                     metric="retention")
+        flow = customer_flow(base, freq=settings.period,  # type: ignore[arg-type]
+                             churn_days=settings.churn_days)
+        order_level_note = ""
     else:
-        churn = empty_table("churn", "segment")
-        retention, flow = empty_retention(), empty_table("flow", "period")
+        churn, retention, flow = empty_churn(), empty_retention(), empty_flow()
+        order_level_note = ENGINE_ORDER_LEVEL_NOTE.format(engine=base.engine)
     return Analysis(
         customers=customers,
-        segments=segment_table,
-        lifecycle=lifecycle_table,
+        segments=summarise_segments(customers, settings.segment_rules, has_profit),
+        lifecycle=summarise_lifecycle(customers, settings.rules, has_profit),
         pareto=pareto(customers["monetary_total"]),
         profitability=prof,
         profitability_note=note,
@@ -495,34 +463,30 @@ def analyze(
         retention=retention,
         flow=flow,
         models=fitted_models,
-        quality=quality,
-        as_of=as_of_ts,
-        params=MappingProxyType(params),
+        quality=base.quality,
+        as_of=base.as_of,
+        params=MappingProxyType(call_params(base, settings, as_of_given=as_of is not None)),
         input=info,
         scorer=scorer,
         order_level_note=order_level_note,
     )
 
 
-def _check_params(n_bins: Any, period: Any, horizon_months: Any, models: Any) -> None:
-    if period not in _PERIODS:
-        raise ValueError(
-            f"The 'period' parameter of analyze must be one of {list(_PERIODS)!r} (day, week, "
-            f"month, quarter, year). Got {period!r} instead."
-        )
-    if not isinstance(models, bool):
-        raise ValueError(
-            f"The 'models' parameter of analyze must be True or False. Got {models!r}."
-        )
-    if isinstance(horizon_months, bool) or not isinstance(horizon_months, (int, np.integer)) or (
-        horizon_months < 1
-    ):
-        raise ValueError(
-            "The 'horizon_months' parameter of analyze must be a whole number of months >= 1. "
-            f"Got {horizon_months!r} instead."
-        )
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)):
-        raise ValueError(
-            f"The 'n_bins' parameter of analyze must be a whole number (2 to 10). Got {n_bins!r}."
-        )
+def _has_cost_column(plan: Any) -> bool | None:
+    """Whether the input names a cost column; None when only the file's header will tell."""
+    if plan.kind == "orders":
+        return "cost" in plan.data.frame.columns
+    if plan.kind == "engine":
+        return plan.data.columns.cost is not None
+    cols = plan.options.columns
+    return cols.cost is not None if isinstance(cols, OrderColumns) else None
 
+
+def _no_purchase_message(base: CustomerBase) -> str:
+    q = base.quality
+    return (
+        f"No customer has a purchase: all {q.orders:,} orders net <= 0 on or before "
+        f"as_of={base.as_of.date()} (returns={base.options.returns!r}). The input holds only "
+        "returns or free orders; check the amount column and its sign, the returns= policy, "
+        "zero_amount='purchase' for free orders, and the as_of date."
+    )

@@ -14,14 +14,22 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.orders import Orders, as_orders
-from rfm_loyalty.summary import rfm_table
+from rfm_loyalty._validation import Choice, Days, check
+from rfm_loyalty.exceptions import InvalidParameterError
+from rfm_loyalty.lifecycle import lifecycle_from_base
+from rfm_loyalty.orders import Orders
+from rfm_loyalty.summary import CustomerBase, customer_base, rfm_from_aggregates
 
 if TYPE_CHECKING:
     from rfm_loyalty.lifecycle import LifecycleRules
 
+OrdersLike = Orders | pd.DataFrame | CustomerBase
+
 __all__ = [
     "AT_RISK_LIFECYCLE_LABELS",
+    "CHURN_SUMMARY_DTYPES",
+    "FLOW_DTYPES",
+    "check_flow_settings",
     "churn_summary",
     "churn_table",
     "cohort_retention",
@@ -36,37 +44,33 @@ AT_RISK_LIFECYCLE_LABELS: tuple[str, ...] = ("cooling", "high_recovery", "low_re
 # long, or a buyer could be inactive again at the end of the period they bought in.
 _PERIOD_MAX_DAYS: dict[str, int] = {"D": 1, "W": 7, "M": 31, "Q": 92, "Y": 366}
 
-_METRICS = ("customers", "retention", "revenue")
+_METRICS = Choice("customers", "retention", "revenue")
+
+#: Columns of ``churn_summary`` and their dtypes, in order.
+CHURN_SUMMARY_DTYPES: dict[str, str] = {
+    "customers": "int64", "churned": "int64", "churn_rate": "float64",
+    "recent_revenue": "float64", "at_risk_customers": "int64", "revenue_at_risk": "float64",
+    "revenue_at_risk_share": "float64",
+}
+#: Columns of ``customer_flow`` and their dtypes, in order.
+FLOW_DTYPES: dict[str, str] = {
+    "period_end": "datetime64[ns]", "active_start": "int64", "new": "int64",
+    "retained": "int64", "reactivated": "int64", "churned": "int64", "active_end": "int64",
+    "churn_rate": "float64", "revenue_new": "float64", "revenue_existing": "float64",
+}
 
 
-def _check_days(value: object, name: str, func: str, example: int = 360) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"The {name!r} parameter of {func} must be a positive whole number of "
-            f"days. Got {value!r} instead; pass e.g. {name}={example}."
-        )
-    if value < 1:
-        raise ValueError(
-            f"The {name!r} parameter of {func} must be >= 1 day. Got {value!r} "
-            f"instead; pass e.g. {name}={example}."
-        )
-    return int(value)
+_PERIOD = Choice(*_PERIOD_MAX_DAYS)
 
 
-def _check_period(period: object, name: str, func: str) -> str:
-    if period not in _PERIOD_MAX_DAYS:
-        raise ValueError(
-            f"The {name!r} parameter of {func} must be one of "
-            f"{sorted(_PERIOD_MAX_DAYS)} (day, week, month, quarter, year). "
-            f"Got {period!r} instead."
-        )
-    return str(period)
+_CHURN_DAYS = Days(example=360)
+_PERIOD_HINT = "day, week, month, quarter or year"
 
 
 class _Coded(NamedTuple):
-    """Orders as integer arrays: strings are factorised once, then all is numpy."""
+    """The base's order-level arrays, as the churn tables read them."""
 
-    customers: pd.Index  # customer ids; position = code
+    customers: pd.Index  # every customer with an order; position = code
     order_code: np.ndarray  # per order: customer code
     order_day: np.ndarray  # per order: calendar day, days since 1970-01-01
     buyer: np.ndarray  # per code: the customer has a purchase
@@ -74,26 +78,68 @@ class _Coded(NamedTuple):
     day: np.ndarray  # ... then by day
 
 
-def _coded(orders: Orders, func: str) -> _Coded:
-    frame = orders.frame
-    order_code, customers = pd.factorize(frame["customer_id"])
-    order_day = frame["order_date"].to_numpy().astype("datetime64[D]").astype("int64")
-    purchase = frame["is_purchase"].to_numpy(dtype=bool)
-    if not purchase.any():
+def _coded(base: CustomerBase, func: str) -> _Coded:
+    """Read the codes the base holds: customer ids were hashed once, when prepared."""
+    base.require_orders(func)
+    days = base.purchase_days
+    assert days is not None
+    if len(days.code) == 0:
         raise ValueError(
-            f"{func} found no purchase on or before as_of={orders.as_of.date()!s}: every "
+            f"{func} found no purchase on or before as_of={base.as_of.date()!s}: every "
             "order has a non-positive net amount. Check the returns policy or the as_of date."
         )
-    first_day = int(order_day[purchase].min())
-    span = int(order_day[purchase].max()) - first_day + 1
-    # one sort of an int64 key gives the distinct (customer, day) pairs in order
-    # (np.sort, not np.unique, which hashes in recent numpy: 5x slower on 2M orders)
-    key = np.sort(order_code[purchase].astype("int64") * span + (order_day[purchase] - first_day))
-    key = key[np.r_[True, key[1:] != key[:-1]]]
-    code, day = key // span, key % span + first_day
-    buyer = np.zeros(len(customers), dtype=bool)
-    buyer[code] = True
-    return _Coded(pd.Index(customers), order_code, order_day, buyer, code, day)
+    buyer = base.buyer_row >= 0
+    return _Coded(base.customer_index, base.order_customer, base.order_day, buyer,
+                  days.code, days.day)
+
+
+def check_flow_settings(
+    period: object, churn_days: object, *, owner: str, period_name: str = "period"
+) -> tuple[str, int]:
+    """Check the period and churn_days of a customer flow; return them.
+
+    ``churn_days`` must be at least the longest period length (1, 7, 31, 92
+    or 366 days), or a buyer could be inactive again at the end of the very
+    period they bought in.
+
+    Parameters
+    ----------
+    period : {"D", "W", "M", "Q", "Y"}
+    churn_days : int
+    owner : str
+        The public function the settings belong to (named in the message).
+    period_name : str, default "period"
+        The name of the period parameter in that function (``freq`` for
+        ``customer_flow``).
+
+    Returns
+    -------
+    tuple of (str, int)
+        The period and churn_days, checked.
+
+    Raises
+    ------
+    InvalidParameterError
+
+    Examples
+    --------
+    >>> check_flow_settings("M", 360, owner="customer_flow")
+    ('M', 360)
+    >>> check_flow_settings("Y", 90, owner="customer_flow")
+    Traceback (most recent call last):
+    ...
+    rfm_loyalty.exceptions.InvalidParameterError: The 'churn_days' parameter of customer_flow must be at least the longest period length for freq='Y' (366 days), so that everyone who buys in a period is still active at its end. Got 90; raise churn_days or use a shorter period.
+    """  # noqa: E501
+    freq = check(period, _PERIOD, name=period_name, owner=owner, hint=_PERIOD_HINT)
+    days = check(churn_days, _CHURN_DAYS, name="churn_days", owner=owner)
+    if days < _PERIOD_MAX_DAYS[freq]:
+        raise InvalidParameterError(
+            f"The 'churn_days' parameter of {owner} must be at least the longest period length "
+            f"for freq={freq!r} ({_PERIOD_MAX_DAYS[freq]} days), so that everyone who buys in "
+            f"a period is still active at its end. Got {days!r}; raise churn_days or use a "
+            "shorter period."
+        )
+    return freq, days
 
 
 def _median_gap_days(coded: _Coded) -> pd.Series:
@@ -105,7 +151,7 @@ def _median_gap_days(coded: _Coded) -> pd.Series:
 
 
 def churn_table(
-    orders: Orders | pd.DataFrame,
+    orders: OrdersLike,
     *,
     as_of: pd.Timestamp | str | None = None,
     churn_days: int = 360,
@@ -163,20 +209,20 @@ def churn_table(
     a                         30    False             15.0              2.0
     b                        425     True              NaN              NaN
     """
-    churn_days = _check_days(churn_days, "churn_days", "churn_table")
-    prepared = as_orders(orders, as_of=as_of)
-    return churn_from_rfm(prepared, rfm_table(prepared), churn_days=churn_days)
+    churn_days = check(churn_days, _CHURN_DAYS, name="churn_days", owner="churn_table")
+    base = customer_base(orders, as_of=as_of)
+    rfm = rfm_from_aggregates(base.aggregates, as_of=base.as_of)
+    return churn_from_rfm(base, rfm, churn_days=churn_days)
 
 
-def churn_from_rfm(orders: Orders, rfm: pd.DataFrame, *, churn_days: int) -> pd.DataFrame:
-    """Build :func:`churn_table` from a customer table the caller already has.
+def churn_from_rfm(base: CustomerBase, rfm: pd.DataFrame, *, churn_days: int) -> pd.DataFrame:
+    """Build :func:`churn_table` from the base and the customer table built from it.
 
-    ``analyze`` holds ``rfm_table(orders)`` already; this spares it a second
-    aggregation of every order (only the purchase gaps read the orders).
+    The purchase gaps come from the base's distinct purchase days; nothing
+    reads the orders again.
     """
-    prepared = orders
     days_since_last = rfm["recency_days"].astype("int64")
-    median_gap = _median_gap_days(_coded(prepared, "churn_table")).reindex(rfm.index)
+    median_gap = _median_gap_days(_coded(base, "churn_table")).reindex(rfm.index)
     median_gap = median_gap.astype("float64")
     table = pd.DataFrame(
         {
@@ -189,20 +235,27 @@ def churn_from_rfm(orders: Orders, rfm: pd.DataFrame, *, churn_days: int) -> pd.
         },
         index=rfm.index,
     )
-    table.attrs = {"as_of": prepared.as_of.date().isoformat(), "churn_days": churn_days}
+    table.attrs = {"as_of": base.as_of.date().isoformat(), "churn_days": churn_days}
     return table
 
 
-def _recent_revenue(orders: Orders, window_days: int, index: pd.Index) -> pd.Series:
-    """Net amount per customer of the orders in the last ``window_days`` days."""
-    frame = orders.frame
-    age_days = (orders.as_of - frame["order_date"].dt.normalize()).dt.days
-    recent = frame.loc[(age_days < window_days).to_numpy(), ["customer_id", "amount"]]
-    revenue = recent.groupby("customer_id", sort=False)["amount"].sum()
-    return revenue.reindex(index, fill_value=0.0).astype("float64")
+def _recent_revenue(base: CustomerBase, window_days: int) -> np.ndarray:
+    """Net amount of the orders in the last ``window_days`` days, per customer with a purchase.
+
+    Returned in the order of ``base.aggregates`` (customers with a purchase).
+    """
+    coded = _coded(base, "churn_summary")
+    as_of_day = int(base.as_of.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    recent = (as_of_day - coded.order_day) < window_days
+    amount = base.require_orders("churn_summary").frame["amount"].to_numpy(dtype="float64")
+    revenue = np.bincount(coded.order_code[recent], weights=amount[recent],
+                          minlength=len(coded.customers))
+    return base.money(revenue[np.flatnonzero(coded.buyer)])
 
 
-def _group_labels(by: object, prepared: Orders, index: pd.Index, lifecycle: pd.Series) -> pd.Series:
+def _group_labels(
+    by: object, base: CustomerBase, index: pd.Index, lifecycle: pd.Series
+) -> pd.Series:
     """Return the group label of each customer in ``index``."""
     if isinstance(by, pd.Series):
         labels = by.reindex(index)
@@ -221,7 +274,7 @@ def _group_labels(by: object, prepared: Orders, index: pd.Index, lifecycle: pd.S
         from rfm_loyalty.scoring import RFMScorer
         from rfm_loyalty.segments import assign_segments
 
-        scores = RFMScorer().fit_transform(rfm_table(prepared))
+        scores = RFMScorer().fit_transform(rfm_from_aggregates(base.aggregates, as_of=base.as_of))
         return assign_segments(scores)["segment"].reindex(index)
     raise ValueError(
         "The 'by' parameter of churn_summary must be 'lifecycle', 'segment' or a Series "
@@ -236,7 +289,7 @@ def _label_order(labels: pd.Series) -> list[object]:
 
 
 def churn_summary(
-    orders: Orders | pd.DataFrame,
+    orders: OrdersLike,
     *,
     by: Literal["lifecycle", "segment"] | pd.Series = "lifecycle",
     as_of: pd.Timestamp | str | None = None,
@@ -308,19 +361,25 @@ def churn_summary(
     high_recovery          1        0             20.0
     lost                   1        1              0.0
     """
-    churn_days = _check_days(churn_days, "churn_days", "churn_summary")
-    window = _check_days(revenue_window_days, "revenue_window_days", "churn_summary", 365)
-    prepared = as_orders(orders, as_of=as_of)
-    table = churn_table(prepared, churn_days=churn_days)
-    # Imported here so that the churn tables above need only the core modules.
-    from rfm_loyalty.lifecycle import lifecycle_labels
+    churn_days = check(churn_days, _CHURN_DAYS, name="churn_days", owner="churn_summary")
+    window = check(revenue_window_days, Days(example=365), name="revenue_window_days",
+                   owner="churn_summary")
+    rules = _rules(lifecycle_rules)
+    base = customer_base(orders, as_of=as_of, window_days=rules.window_days)
+    table = churn_from_rfm(base, rfm_from_aggregates(base.aggregates, as_of=base.as_of),
+                           churn_days=churn_days)
+    lifecycle = lifecycle_from_base(base, rules=rules)["lifecycle"]
+    return churn_summary_from(base, table, lifecycle, by=by, revenue_window_days=window)
 
-    lifecycle = lifecycle_labels(prepared, rules=lifecycle_rules)["lifecycle"]
-    return churn_summary_from(prepared, table, lifecycle, by=by, revenue_window_days=window)
+
+def _rules(rules: LifecycleRules | None) -> LifecycleRules:
+    from rfm_loyalty.lifecycle import LifecycleRules
+
+    return rules if rules is not None else LifecycleRules()
 
 
 def churn_summary_from(
-    orders: Orders,
+    base: CustomerBase,
     table: pd.DataFrame,
     lifecycle: pd.Series,
     *,
@@ -331,12 +390,13 @@ def churn_summary_from(
 
     ``analyze`` holds both; this spares it two more aggregations of every order.
     """
-    prepared, window = orders, revenue_window_days
+    window = revenue_window_days
     churn_days = table.attrs["churn_days"]
     lifecycle = lifecycle.reindex(table.index)
-    labels = _group_labels(by, prepared, table.index, lifecycle)
+    labels = _group_labels(by, base, table.index, lifecycle)
     order = _label_order(labels)
-    recent = _recent_revenue(prepared, window, table.index)
+    recent = pd.Series(_recent_revenue(base, window), index=base.aggregates.index)
+    recent = recent.reindex(table.index)
     at_risk = lifecycle.astype("object").isin(AT_RISK_LIFECYCLE_LABELS).to_numpy()
     parts = pd.DataFrame(
         {
@@ -359,7 +419,7 @@ def churn_summary_from(
     summary["revenue_at_risk_share"] = (
         summary["revenue_at_risk"] / total_at_risk if total_at_risk != 0 else np.nan
     )
-    summary.attrs = {"as_of": prepared.as_of.date().isoformat(), "churn_days": churn_days,
+    summary.attrs = {"as_of": base.as_of.date().isoformat(), "churn_days": churn_days,
                      "revenue_window_days": window, "by": by if isinstance(by, str) else "custom"}
     return summary
 
@@ -384,7 +444,7 @@ def _as_of_ordinal(as_of: pd.Timestamp, period: str) -> int:
 
 
 def cohort_retention(
-    orders: Orders | pd.DataFrame,
+    orders: OrdersLike,
     *,
     period: Literal["D", "W", "M", "Q", "Y"] = "M",
     metric: Literal["customers", "retention", "revenue"] = "customers",
@@ -448,20 +508,16 @@ def cohort_retention(
     2024-01                              2  2.0  1.0  1.0
     2024-02                              1  1.0  0.0  NaN
     """
-    freq = _check_period(period, "period", "cohort_retention")
-    if metric not in _METRICS:
-        raise ValueError(
-            f"The 'metric' parameter of cohort_retention must be one of {list(_METRICS)}. "
-            f"Got {metric!r} instead."
-        )
-    prepared = as_orders(orders, as_of=as_of)
-    coded = _coded(prepared, "cohort_retention")
+    freq = check(period, _PERIOD, name="period", owner="cohort_retention", hint=_PERIOD_HINT)
+    check(metric, _METRICS, name="metric", owner="cohort_retention")
+    base = customer_base(orders, as_of=as_of)
+    coded = _coded(base, "cohort_retention")
     day_ord = _period_ordinals(coded.day, freq)
     # the first row of each customer is their first purchase day
     first_row = np.r_[True, coded.code[1:] != coded.code[:-1]]
     first_ord = np.zeros(len(coded.customers), dtype="int64")
     first_ord[coded.code[first_row]] = day_ord[first_row]
-    last_ord = _as_of_ordinal(prepared.as_of, freq)
+    last_ord = _as_of_ordinal(base.as_of, freq)
     cohort_ords, cohort_sizes = np.unique(day_ord[first_row], return_counts=True)
     n_offsets = int(last_ord - cohort_ords[0] + 1)
 
@@ -470,7 +526,8 @@ def cohort_retention(
         keep = coded.buyer[coded.order_code]
         row_code = coded.order_code[keep]
         row_ord = _period_ordinals(coded.order_day[keep], freq)
-        values = prepared.frame["amount"].to_numpy(dtype="float64")[keep]
+        values = base.require_orders("cohort_retention").frame["amount"].to_numpy(
+            dtype="float64")[keep]
         offset = row_ord - first_ord[row_code]
         keep = offset >= 0  # orders before the first purchase (only non-purchases)
     else:
@@ -493,12 +550,12 @@ def cohort_retention(
     columns = pd.Index(range(n_offsets), name="periods_since_acquisition")
     result = pd.DataFrame(matrix, index=index, columns=columns)
     result.insert(0, "cohort_size", cohort_sizes.astype("int64"))
-    result.attrs = {"as_of": prepared.as_of.date().isoformat(), "period": freq, "metric": metric}
+    result.attrs = {"as_of": base.as_of.date().isoformat(), "period": freq, "metric": metric}
     return result
 
 
 def customer_flow(
-    orders: Orders | pd.DataFrame,
+    orders: OrdersLike,
     *,
     freq: Literal["D", "W", "M", "Q", "Y"] = "M",
     churn_days: int = 360,
@@ -581,24 +638,17 @@ def customer_flow(
     2024-03             1    1         0            1        1           2
     2024-04             2    0         1            1        1           2
     """
-    period = _check_period(freq, "freq", "customer_flow")
-    churn_days = _check_days(churn_days, "churn_days", "customer_flow")
-    if churn_days < _PERIOD_MAX_DAYS[period]:
-        raise ValueError(
-            f"The 'churn_days' parameter of customer_flow must be at least the longest "
-            f"period length for freq={period!r} ({_PERIOD_MAX_DAYS[period]} days), so that "
-            f"everyone who buys in a period is still active at its end. Got "
-            f"{churn_days!r}; raise churn_days or use a shorter freq."
-        )
-    prepared = as_orders(orders, as_of=as_of)
-    coded = _coded(prepared, "customer_flow")
+    period, churn_days = check_flow_settings(freq, churn_days, owner="customer_flow",
+                                             period_name="freq")
+    base = customer_base(orders, as_of=as_of)
+    coded = _coded(base, "customer_flow")
     day_ord = _period_ordinals(coded.day, period)
     first_period = int(day_ord.min())
-    n_periods = _as_of_ordinal(prepared.as_of, period) - first_period + 1
+    n_periods = _as_of_ordinal(base.as_of, period) - first_period + 1
     periods = _period_index(first_period, n_periods, period)
     periods.name = "period"
     period_end = pd.DatetimeIndex(periods.end_time.normalize()).as_unit("ns")
-    period_end = period_end.where(period_end <= prepared.as_of, prepared.as_of)
+    period_end = period_end.where(period_end <= base.as_of, base.as_of)
     end_day = period_end.to_numpy().astype("datetime64[D]").astype("int64")
 
     # Last purchase day per customer and period (days are sorted by customer
@@ -631,7 +681,7 @@ def customer_flow(
     first_k = np.zeros(len(coded.customers), dtype="int64")
     first_k[cell_code[first_cell]] = cell_k[first_cell]
     revenue_new, revenue_existing = _flow_revenue(
-        prepared, coded, first_k, period, first_period, n_periods
+        base, coded, first_k, period, first_period, n_periods
     )
     churn_rate = np.divide(churned, active_start, out=np.full(n_periods, np.nan),
                            where=active_start > 0)
@@ -651,7 +701,7 @@ def customer_flow(
         index=periods,
     )
     flow.attrs = {
-        "as_of": prepared.as_of.date().isoformat(),
+        "as_of": base.as_of.date().isoformat(),
         "freq": period,
         "churn_days": churn_days,
     }
@@ -659,16 +709,17 @@ def customer_flow(
 
 
 def _flow_revenue(
-    prepared: Orders, coded: _Coded, first_k: np.ndarray, freq: str, first_period: int,
+    base: CustomerBase, coded: _Coded, first_k: np.ndarray, freq: str, first_period: int,
     n_periods: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Net revenue per period of customers in their first period vs later ones."""
     known = coded.buyer[coded.order_code]  # customers who never bought: neither column
     code = coded.order_code[known]
     order_k = _period_ordinals(coded.order_day[known], freq) - first_period
-    amount = prepared.frame["amount"].to_numpy(dtype="float64")[known]
+    amount = base.require_orders("customer_flow").frame["amount"].to_numpy(
+        dtype="float64")[known]
     own_first = first_k[code]
     revenue = []
     for mask in (order_k == own_first, order_k > own_first):
         revenue.append(np.bincount(order_k[mask], weights=amount[mask], minlength=n_periods))
-    return revenue[0].astype("float64"), revenue[1].astype("float64")
+    return base.money(revenue[0]), base.money(revenue[1])

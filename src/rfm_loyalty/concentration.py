@@ -17,109 +17,28 @@ Definitions used throughout (see ``docs/profitability.md``):
 
 from __future__ import annotations
 
-import difflib
 import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ranking import (
+    cumulative_sums,
+    customer_values,
+    fmt_pct,
+    rank_descending,
+    top_count,
+)
+from rfm_loyalty._validation import Fraction, check, require_columns
 from rfm_loyalty.exceptions import SchemaError
 
 __all__ = ["ParetoResult", "concentration_by", "pareto"]
 
 # Slack for comparisons of shares, which are ratios of floating-point sums.
 _SHARE_EPS = 1e-12
-# Slack for ceil(k * N): 0.07 * 100 == 7.000000000000001 in binary floating point.
-_COUNT_EPS = 1e-9
-
-
-def _n_top(fraction: float, n: int) -> int:
-    """Return ceil(fraction * n), robust to floating-point noise in the product."""
-    return min(n, max(0, math.ceil(fraction * n - _COUNT_EPS)))
-
-
-def _check_fraction(value: Any, name: str, owner: str, *, low_open: bool = False) -> float:
-    """Validate a fraction in [0, 1] (or (0, 1] when ``low_open``) and return it as float."""
-    interval = "(0, 1]" if low_open else "[0, 1]"
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if ok:
-        value_f = float(value)
-        ok = math.isfinite(value_f) and (0.0 < value_f if low_open else 0.0 <= value_f)
-        ok = ok and value_f <= 1.0
-    if not ok:
-        hint = ""
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value <= 100:
-            hint = f" Did you mean {value / 100!r}?"
-        raise ValueError(
-            f"The {name!r} parameter of {owner} must be a fraction in {interval} "
-            f"(e.g. 0.2 for 20%). Got {value!r} instead.{hint}"
-        )
-    return float(value)
-
-
-def _customer_values(values: Any, owner: str) -> pd.Series:
-    """Validate per-customer values and return them as a float64 Series.
-
-    Raises when the input is empty, not numeric, has a repeated customer, or has
-    missing or infinite values, naming the count of offending entries.
-    """
-    if isinstance(values, pd.DataFrame):
-        raise TypeError(
-            f"{owner} takes one value per customer (a Series indexed by customer id), "
-            f"got a DataFrame with columns {list(values.columns)!r}; select one column, "
-            "e.g. table['monetary_total']."
-        )
-    series = values if isinstance(values, pd.Series) else pd.Series(values)
-    if len(series) == 0:
-        raise ValueError(f"{owner} needs at least one customer; got an empty input.")
-    if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
-        raise TypeError(
-            f"{owner} needs numeric values; got dtype {str(series.dtype)!r}. "
-            "Convert the column with pd.to_numeric first."
-        )
-    array = series.to_numpy(dtype="float64", na_value=np.nan)
-    n_missing = int(np.isnan(array).sum())
-    n_infinite = int(np.isinf(array).sum())
-    if n_missing or n_infinite:
-        raise ValueError(
-            f"{owner} needs a finite value for every customer; got {n_missing} missing "
-            f"(NaN) and {n_infinite} infinite value(s) out of {len(array)}. Fill them "
-            "(e.g. .fillna(0.0) for customers with no value) or drop those customers."
-        )
-    if series.index.has_duplicates:
-        n_dup = int(series.index.duplicated().sum())
-        raise ValueError(
-            f"{owner} needs one value per customer; {n_dup} customer id(s) appear more "
-            f"than once (first: {series.index[series.index.duplicated()][0]!r}). "
-            "Aggregate per customer first, e.g. values.groupby(level=0).sum()."
-        )
-    name = series.name if series.name is not None else "value"
-    return pd.Series(array, index=series.index, name=name)
-
-
-def _rank_descending(values: pd.Series) -> pd.Series:
-    """Sort values largest first; equal values in customer-id order (input order if unsortable)."""
-    try:
-        by_id = values.sort_index(kind="stable")
-    except TypeError:  # mixed id types cannot be compared; keep the input order
-        by_id = values
-    order = np.argsort(-by_id.to_numpy(), kind="stable")
-    return by_id.iloc[order]
-
-
-def _cumulative(sorted_values: np.ndarray) -> np.ndarray:
-    """Cumulative sums with a leading 0 (the curve's origin): element n = sum of top n."""
-    return np.concatenate([[0.0], np.cumsum(sorted_values)])
-
-
-def _fmt_pct(x: float) -> str:
-    return "undefined" if not math.isfinite(x) else f"{x:.1%}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,10 +92,10 @@ class ParetoResult:
             Sum of the top customers' values / total; NaN when the total is <= 0.
             Non-decreasing in k when no value is negative.
         """
-        k = _check_fraction(k, "k", "ParetoResult.top_share")
+        k = check(k, Fraction(example=0.2), name="k", owner="ParetoResult.top_share")
         if not self.total_positive:
             return math.nan
-        n = _n_top(k, self.n_customers)
+        n = top_count(k, self.n_customers)
         return float(self.curve["value_share"].iloc[n])
 
     def customers_for(self, share: float = 0.8) -> float:
@@ -194,7 +113,8 @@ class ParetoResult:
             least ``share`` of the total (up to 1e-12 for rounding); NaN when
             the total is <= 0.
         """
-        share = _check_fraction(share, "share", "ParetoResult.customers_for", low_open=True)
+        share = check(share, Fraction(low_open=True, example=0.8), name="share",
+                      owner="ParetoResult.customers_for")
         if not self.total_positive:
             return math.nan
         reached = self.curve["value_share"].to_numpy() >= share - _SHARE_EPS
@@ -235,8 +155,8 @@ class ParetoResult:
     def _rows(self) -> list[tuple[str, str]]:
         if self.total_positive:
             rows = [
-                ("top 20% of customers hold", _fmt_pct(self.top_share(0.2))),
-                ("customers holding 80%", _fmt_pct(self.customers_for(0.8))),
+                ("top 20% of customers hold", fmt_pct(self.top_share(0.2))),
+                ("customers holding 80%", fmt_pct(self.customers_for(0.8))),
             ]
         else:
             rows = [("shares", f"undefined: total {self.total:,.2f} is <= 0")]
@@ -313,10 +233,10 @@ def pareto(values: pd.Series | Sequence[float] | np.ndarray) -> ParetoResult:
     1              0.167             500.0          0.5
     2              0.333             700.0          0.7
     """
-    series = _customer_values(values, "pareto")
-    ranked = _rank_descending(series)
+    series = customer_values(values, "pareto")
+    ranked = rank_descending(series)
     n = len(ranked)
-    cumulative = _cumulative(ranked.to_numpy())
+    cumulative = cumulative_sums(ranked.to_numpy())
     total = float(cumulative[-1])
     shares = cumulative / total if total > 0 else np.full(n + 1, np.nan)
     curve = pd.DataFrame(
@@ -335,17 +255,6 @@ def pareto(values: pd.Series | Sequence[float] | np.ndarray) -> ParetoResult:
         n_negative=int((ranked.to_numpy() < 0).sum()),
         name=str(series.name),
     )
-
-
-def _require_column(table: pd.DataFrame, column: str, parameter: str) -> None:
-    if column not in table.columns:
-        names = [str(c) for c in table.columns]
-        close = difflib.get_close_matches(str(column), names, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise SchemaError(
-            f"concentration_by: the {parameter}= column {column!r} is not in the table; "
-            f"its columns are {names!r}.{hint}"
-        )
 
 
 def concentration_by(
@@ -416,7 +325,7 @@ def concentration_by(
         )
     if len(table) == 0:
         raise SchemaError("concentration_by needs at least one customer; the table is empty.")
-    _require_column(table, by, "by")
+    require_columns(table, {"by=": by}, owner="concentration_by")
     if table.index.has_duplicates:
         raise SchemaError(
             f"concentration_by needs one row per customer; {int(table.index.duplicated().sum())} "
@@ -435,7 +344,7 @@ def concentration_by(
     for role, column in value_columns.items():
         if column is None:
             continue
-        _require_column(table, column, role)
+        require_columns(table, {f"{role}=": column}, owner="concentration_by")
         col = table[column]
         if not pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
             raise SchemaError(

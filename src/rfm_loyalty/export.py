@@ -38,6 +38,7 @@ import pandas as pd
 from rfm_loyalty._export_tables import campaign_table, export_tables, metadata
 from rfm_loyalty._schemas import SCHEMA_VERSION, SCHEMAS, Column, TableSchema, typed
 from rfm_loyalty._sql_export import read_sql, write_sql
+from rfm_loyalty._views import provide
 
 if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
@@ -226,6 +227,7 @@ def _plain(value: Any) -> Any:
 
 
 
+@provide("export_analysis")
 def export_analysis(
     analysis: Analysis, path: str | os.PathLike[str], *, format: str | Sequence[str] = "csv"
 ) -> list[Path]:

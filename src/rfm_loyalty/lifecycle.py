@@ -33,9 +33,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.exceptions import SchemaError
+from rfm_loyalty._validation import Choice, Instance, Optional, check, require_columns
+from rfm_loyalty.engines import EngineSource
 from rfm_loyalty.orders import Orders
-from rfm_loyalty.summary import customer_aggregates
+from rfm_loyalty.summary import CustomerBase, customer_base
 
 __all__ = [
     "ACTIONS",
@@ -45,6 +46,7 @@ __all__ = [
     "Action",
     "LifecycleRules",
     "lifecycle_from_aggregates",
+    "lifecycle_from_base",
     "lifecycle_labels",
 ]
 
@@ -228,7 +230,7 @@ class LifecycleRules:
 
 
 def lifecycle_labels(
-    orders: Orders | pd.DataFrame,
+    orders: Orders | pd.DataFrame | EngineSource | CustomerBase,
     *,
     as_of: Any = None,
     rules: LifecycleRules | None = None,
@@ -238,11 +240,12 @@ def lifecycle_labels(
 
     Parameters
     ----------
-    orders : Orders or pandas.DataFrame
-        Prepared orders (:func:`rfm_loyalty.orders.prepare_orders`) or a
-        DataFrame with the canonical columns. Purchases are the orders with a
-        positive net amount (or as configured in ``prepare_orders``); orders
-        after ``as_of`` are ignored.
+    orders : Orders, pandas.DataFrame, EngineSource or CustomerBase
+        Prepared orders (:func:`rfm_loyalty.orders.prepare_orders`), a
+        DataFrame with the canonical columns, lines held by an engine, or a
+        customer base. Purchases are the orders with a positive net amount
+        (or as configured in ``prepare_orders``); orders after ``as_of`` are
+        ignored.
     as_of : date-like, optional
         Analysis date; default ``orders.as_of`` (the last order date).
     rules : LifecycleRules, optional
@@ -299,12 +302,54 @@ def lifecycle_labels(
     c            high_recovery              121                        1
     """
     rules = _check_arguments(rules, scheme)
-    aggregates = customer_aggregates(orders, as_of=as_of, window_days=rules.window_days)
-    return lifecycle_from_aggregates(aggregates, rules=rules, scheme=scheme)
+    base = customer_base(orders, as_of=as_of, window_days=rules.window_days)
+    return lifecycle_from_base(base, rules=rules, scheme=scheme)
+
+
+def lifecycle_from_base(
+    base: CustomerBase, *, rules: LifecycleRules | None = None, scheme: str = "extended"
+) -> pd.DataFrame:
+    """Label the customers of a customer base (its window must be ``rules.window_days``).
+
+    Parameters
+    ----------
+    base : CustomerBase
+        From :func:`~rfm_loyalty.summary.customer_base` with
+        ``window_days=rules.window_days``.
+    rules : LifecycleRules, optional
+        Default ``LifecycleRules()``.
+    scheme : {"extended", "seed"}, default "extended"
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table of :func:`lifecycle_labels`.
+
+    Examples
+    --------
+    >>> from rfm_loyalty.summary import customer_base
+    >>> frame = pd.DataFrame({"customer_id": ["a", "b"], "order_date": ["2023-09-02",
+    ...                       "2024-03-25"], "amount": [30.0, 15.0]})
+    >>> lifecycle_from_base(customer_base(frame, window_days=45))["lifecycle"].tolist()
+    ['low_recovery', 'new']
+    """
+    rules = _check_arguments(rules, scheme)
+    if base.window_days != rules.window_days:
+        raise ValueError(
+            f"The customer base counted its window with window_days={base.window_days!r}, "
+            f"but the rules need window_days={rules.window_days!r}. Build it with "
+            f"customer_base(orders, window_days={rules.window_days})."
+        )
+    return lifecycle_from_aggregates(base.aggregates, rules=rules, scheme=scheme,
+                                     as_of=base.as_of)
 
 
 def lifecycle_from_aggregates(
-    aggregates: pd.DataFrame, *, rules: LifecycleRules | None = None, scheme: str = "extended"
+    aggregates: pd.DataFrame,
+    *,
+    rules: LifecycleRules | None = None,
+    scheme: str = "extended",
+    as_of: Any = None,
 ) -> pd.DataFrame:
     """Label customers from per-customer aggregates (any engine).
 
@@ -324,6 +369,9 @@ def lifecycle_from_aggregates(
         the aggregates were counted with.
     scheme : {"extended", "seed"}, default "extended"
         As in :func:`lifecycle_labels`.
+    as_of : date-like, optional
+        The date the aggregates were counted at; default
+        ``aggregates.attrs["as_of"]``.
 
     Returns
     -------
@@ -349,16 +397,16 @@ def lifecycle_from_aggregates(
     ['returning', 'new']
     """
     rules = _check_arguments(rules, scheme)
-    missing = [c for c in _AGGREGATE_COLUMNS if c not in aggregates.columns]
-    if "as_of" not in aggregates.attrs:
-        missing.append("attrs['as_of']")
-    if missing:
-        raise SchemaError(
-            f"lifecycle_from_aggregates needs the columns {list(_AGGREGATE_COLUMNS)!r} "
-            f"and attrs['as_of']; missing {missing!r}. Build them with "
-            f"customer_aggregates(orders, window_days={rules.window_days})."
+    hint = f"Build them with customer_aggregates(orders, window_days={rules.window_days})."
+    require_columns(aggregates, _AGGREGATE_COLUMNS, owner="lifecycle_from_aggregates",
+                    hint=hint)
+    if as_of is None and "as_of" not in aggregates.attrs:
+        raise ValueError(
+            "lifecycle_from_aggregates needs the analysis date: pass as_of=..., or build the "
+            f"aggregates with customer_aggregates(orders, window_days={rules.window_days}), "
+            "which records it."
         )
-    as_of_ts = pd.Timestamp(aggregates.attrs["as_of"])
+    as_of_ts = pd.Timestamp(as_of if as_of is not None else aggregates.attrs["as_of"])
     last = aggregates["last_purchase"].to_numpy().astype("datetime64[D]")
     days = (as_of_ts.to_datetime64().astype("datetime64[D]") - last).astype(np.int64)
     in_window = aggregates["purchases_in_window"].to_numpy().astype(np.int64)
@@ -404,20 +452,15 @@ def lifecycle_from_aggregates(
     return out
 
 
+_SCHEME = Choice(*_SCHEMES)
+_RULES = Optional(Instance((LifecycleRules,), "a LifecycleRules instance",
+                           advice="e.g. LifecycleRules(window_days=30)"))
+
+
 def _check_arguments(rules: LifecycleRules | None, scheme: str) -> LifecycleRules:
-    if scheme not in _SCHEMES:
-        raise ValueError(
-            f"The 'scheme' parameter of lifecycle_labels must be one of {_SCHEMES!r}. "
-            f"Got {scheme!r} instead."
-        )
-    if rules is None:
-        rules = LifecycleRules()
-    elif not isinstance(rules, LifecycleRules):
-        raise ValueError(
-            "The 'rules' parameter of lifecycle_labels must be a LifecycleRules "
-            f"instance, e.g. LifecycleRules(window_days=30). Got {rules!r} instead."
-        )
-    return rules
+    check(scheme, _SCHEME, name="scheme", owner="lifecycle_labels")
+    checked = check(rules, _RULES, name="rules", owner="lifecycle_labels")
+    return checked if checked is not None else LifecycleRules()
 
 
 def _extended_codes(days: np.ndarray, before: np.ndarray, rules: LifecycleRules) -> np.ndarray:

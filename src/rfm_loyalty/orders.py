@@ -40,7 +40,12 @@ from rfm_loyalty._ingest.accounting import (
 )
 from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
-from rfm_loyalty._ingest.lines import Ingest, sorted_customer_codes, sum_lines_into_orders
+from rfm_loyalty._ingest.lines import (
+    Ingest,
+    compact_codes,
+    sorted_customer_codes,
+    sum_lines_into_orders,
+)
 from rfm_loyalty._ingest.options import OrderColumns, ReadOptions, read_options
 from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import DataQualityWarning, InvalidParameterError, SchemaError
@@ -92,7 +97,8 @@ class Orders:
         ``zero_amount`` and ``columns`` are also attributes).
     customer_codes, customer_index : numpy.ndarray and pandas.Index, optional
         A cache made by ``prepare_orders``: ``customer_index[customer_codes]``
-        is ``frame["customer_id"]``, with ``customer_index`` sorted. It spares
+        is ``frame["customer_id"]``, with ``customer_index`` sorted and holding
+        exactly the customers that have an order. It spares
         the per-customer aggregation a second pass of hashing text over every
         order. Treat ``frame`` as read-only: build new ``Orders`` with
         ``prepare_orders`` rather than editing it in place.
@@ -103,6 +109,10 @@ class Orders:
         ``amount`` (float64, the line's amount) and the named per-line
         columns (``product``, ``category``, ``channel`` as text;
         ``list_amount``, the line's amount at list price, float64).
+    amount_decimals : int or None
+        The number of decimals every amount has (given as
+        ``amount_decimals=`` or found from the data); sums of amounts are
+        rounded to it, so that they carry no float residue. None: unknown.
     """
 
     frame: pd.DataFrame
@@ -112,6 +122,7 @@ class Orders:
     customer_codes: np.ndarray | None = field(default=None, repr=False, compare=False)
     customer_index: pd.Index | None = field(default=None, repr=False, compare=False)
     lines: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    amount_decimals: int | None = None
 
     @property
     def returns(self) -> str:
@@ -155,7 +166,10 @@ class Orders:
         frame = self.frame
         later = (frame["order_date"] >= new_as_of + pd.Timedelta(days=1)).to_numpy()
         kept = frame.loc[~later].reset_index(drop=True)
-        codes = None if self.customer_codes is None else self.customer_codes[~later]
+        codes, index = self.customer_codes, self.customer_index
+        if codes is not None and index is not None:
+            # only the customers with an order left, still sorted: renumber them
+            codes, index = compact_codes(codes[~later], index)
         q = self.quality
         moved_rows = int(frame["n_lines"].to_numpy()[later].sum())
         moved_amount = float(frame["amount"].to_numpy()[later].sum())
@@ -184,7 +198,8 @@ class Orders:
             lines = lines.reset_index(drop=True)
         return dataclasses.replace(
             self, frame=kept, as_of=new_as_of, quality=quality, customer_codes=codes,
-            lines=lines, options=dataclasses.replace(self.options, as_of=new_as_of),
+            customer_index=index, lines=lines,
+            options=dataclasses.replace(self.options, as_of=new_as_of),
         )
 
     def __repr__(self) -> str:
@@ -389,6 +404,7 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
         customer_codes=codes,
         customer_index=index,
         lines=lines,
+        amount_decimals=options.amount_decimals,
     )
 
 

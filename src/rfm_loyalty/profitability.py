@@ -26,16 +26,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty.concentration import (
-    _check_fraction,
-    _cumulative,
-    _customer_values,
-    _fmt_pct,
-    _n_top,
-    _rank_descending,
+from rfm_loyalty._ranking import (
+    cumulative_sums,
+    customer_values,
+    fmt_pct,
+    rank_descending,
+    top_count,
 )
+from rfm_loyalty._validation import Amount, Fraction, check
 from rfm_loyalty.exceptions import SchemaError
-from rfm_loyalty.orders import Orders, as_orders
+from rfm_loyalty.orders import Orders
+from rfm_loyalty.summary import CustomerBase, customer_base
 
 __all__ = [
     "TIER_ACTIONS",
@@ -102,20 +103,12 @@ TIER_ACTIONS: Mapping[str, TierAction] = MappingProxyType(
 )
 
 
-def _check_cost(value: Any, name: str) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if not ok or not math.isfinite(float(value)) or float(value) < 0:
-        raise ValueError(
-            f"The {name!r} parameter of customer_profit must be a finite amount >= 0 in "
-            f"the orders' currency. Got {value!r} instead."
-        )
-    return float(value)
+_COST = Amount()
+_MARGIN = Fraction(low_open=True, example=0.3)
 
 
 def customer_profit(
-    orders: Orders | pd.DataFrame,
+    orders: Orders | pd.DataFrame | CustomerBase,
     *,
     margin: float | None = None,
     cost_per_order: float = 0.0,
@@ -132,9 +125,9 @@ def customer_profit(
 
     Parameters
     ----------
-    orders : Orders or pandas.DataFrame
-        Prepared orders (`rfm_loyalty.orders.prepare_orders`) or a DataFrame
-        with the canonical column names.
+    orders : Orders, pandas.DataFrame or CustomerBase
+        Prepared orders (`rfm_loyalty.orders.prepare_orders`), a DataFrame
+        with the canonical column names, or a customer base.
     margin : float or None, default None
         Gross margin as a fraction of revenue, in (0, 1]. Required when the
         orders have no cost column; must be None when they have one.
@@ -181,8 +174,14 @@ def customer_profit(
     B   -20.0
     Name: profit, dtype: float64
     """
-    prepared = as_orders(orders, as_of)
-    frame = prepared.frame
+    per_order = check(cost_per_order, _COST, name="cost_per_order", owner="customer_profit",
+                      hint="in the orders' currency")
+    per_customer = check(cost_per_customer, _COST, name="cost_per_customer",
+                         owner="customer_profit", hint="in the orders' currency")
+    if margin is not None:
+        margin = check(margin, _MARGIN, name="margin", owner="customer_profit")
+    base = customer_base(orders, as_of=as_of)
+    frame = base.require_orders("customer_profit").frame
     has_cost = "cost" in frame.columns
     if margin is None and not has_cost:
         raise SchemaError(
@@ -197,23 +196,21 @@ def customer_profit(
             "column; profit would be defined twice. Pass margin=None to use the costs, or "
             "prepare the orders without cost= to use the margin."
         )
-    per_order = _check_cost(cost_per_order, "cost_per_order")
-    per_customer = _check_cost(cost_per_customer, "cost_per_customer")
-    amount = frame["amount"].to_numpy(dtype="float64")
+    # one bincount per sum over the base's customer codes: ids are not hashed again
+    codes, index = base.order_customer, base.customer_index
+    n = len(index)
+    revenue = base.money(np.bincount(codes, weights=frame["amount"].to_numpy("float64"),
+                                     minlength=n))
+    gross: np.ndarray
     if has_cost:
-        gross = amount - frame["cost"].to_numpy(dtype="float64")
+        cost = np.bincount(codes, weights=frame["cost"].to_numpy("float64"), minlength=n)
+        gross = revenue - cost
     else:
-        rate = _check_fraction(margin, "margin", "customer_profit", low_open=True)
-        gross = rate * amount
-    # keep the customer_id dtype of the orders (and of rfm_table) for clean joins
-    work = pd.DataFrame({"customer_id": frame["customer_id"], "gross": gross}, index=frame.index)
-    grouped = work.groupby("customer_id", sort=True, observed=True)["gross"]
-    per_customer_gross = grouped.sum()
-    n_orders = grouped.size()
-    profit = per_customer_gross - per_order * n_orders.to_numpy() - per_customer
-    profit.name = "profit"
-    profit.index.name = "customer_id"
-    return profit.astype("float64")
+        assert margin is not None
+        gross = margin * revenue
+    n_orders = np.bincount(codes, minlength=n)
+    profit = gross - per_order * n_orders - per_customer
+    return pd.Series(profit.astype("float64"), index=index.rename("customer_id"), name="profit")
 
 
 def profit_tiers(
@@ -260,7 +257,7 @@ def profit_tiers(
     >>> profit_tiers(profit, by="sign", band=10.0).tolist()
     ['profitable', 'profitable', 'break_even', 'break_even', 'resource_wasting']
     """
-    values = _customer_values(profit, "profit_tiers")
+    values = customer_values(profit, "profit_tiers")
     fractions = _check_tiers(tiers)
     if by not in ("rank", "sign"):
         raise ValueError(
@@ -282,8 +279,8 @@ def profit_tiers(
         codes[values.to_numpy() < -band] = 0
     else:
         n = len(values)
-        n_top = _n_top(fractions[0], n)
-        n_bottom = min(_n_top(fractions[2], n), n - n_top)
+        n_top = top_count(fractions[0], n)
+        n_bottom = min(top_count(fractions[2], n), n - n_top)
         # method="max": position of the last of a group of equal values, so a
         # group is in an outer tier only when it fits in it entirely.
         from_top = values.rank(method="max", ascending=False).to_numpy()
@@ -300,7 +297,8 @@ def _check_tiers(tiers: Any) -> tuple[float, float, float]:
     ok = isinstance(tiers, (tuple, list)) and len(tiers) == 3
     if ok:
         try:
-            fractions = tuple(_check_fraction(t, "tiers", "profit_tiers") for t in tiers)
+            fractions = tuple(check(t, Fraction(), name="tiers", owner="profit_tiers")
+                              for t in tiers)
         except ValueError:
             ok = False
         else:
@@ -403,17 +401,17 @@ class ProfitabilityResult:
         tol = f"(±{self.tolerance * 100:g} pts)"
         yes_no = {True: "yes", False: "no"}
         rows = [
-            (f"top {top} of customers make", _fmt_pct(self.top20_share)),
-            (f"bottom {bottom} of customers make", _fmt_pct(self.bottom30_share)),
-            (f"erosion of the top {top}'s profit", _fmt_pct(self.erosion)),
+            (f"top {top} of customers make", fmt_pct(self.top20_share)),
+            (f"bottom {bottom} of customers make", fmt_pct(self.bottom30_share)),
+            (f"erosion of the top {top}'s profit", fmt_pct(self.erosion)),
             (
                 "whale curve peak",
                 "undefined"
                 if not self.total_positive
                 else f"{self.whale_peak:.1%} at {self.whale_peak_at:.1%} of customers",
             ),
-            ("unprofitable customers", _fmt_pct(self.unprofitable_share)),
-            ("losses / positive profits", _fmt_pct(self.loss_share)),
+            ("unprofitable customers", fmt_pct(self.unprofitable_share)),
+            ("losses / positive profits", fmt_pct(self.loss_share)),
             (f"80/20 holds {tol}", yes_no[self.holds_80_20]),
             (f"80/20/30 holds {tol}", yes_no[self.holds_80_20_30]),
         ]
@@ -422,8 +420,8 @@ class ProfitabilityResult:
             rows.append(
                 (
                     f"tier {label}",
-                    f"{row['n_customers']:,} customers ({_fmt_pct(row['customer_share'])}), "
-                    f"{_fmt_pct(row['profit_share'])} of profit -> {verb}",
+                    f"{row['n_customers']:,} customers ({fmt_pct(row['customer_share'])}), "
+                    f"{fmt_pct(row['profit_share'])} of profit -> {verb}",
                 )
             )
         return rows
@@ -513,9 +511,9 @@ def profitability(
     >>> result.tiers.value_counts(sort=False).to_dict()
     {'resource_wasting': 1, 'break_even': 7, 'profitable': 2}
     """
-    values = _customer_values(profit, "profitability")
-    top = _check_fraction(top, "top", "profitability")
-    bottom = _check_fraction(bottom, "bottom", "profitability")
+    values = customer_values(profit, "profitability")
+    top = check(top, Fraction(example=0.2), name="top", owner="profitability")
+    bottom = check(bottom, Fraction(example=0.3), name="bottom", owner="profitability")
     if top + bottom > 1.0 + 1e-9:
         raise ValueError(
             f"profitability: top + bottom must be <= 1 so the groups do not overlap. Got "
@@ -532,10 +530,10 @@ def profitability(
         )
     tier_series = profit_tiers(values, by=by, tiers=tiers, band=band)
 
-    ranked = _rank_descending(values)
+    ranked = rank_descending(values)
     sorted_profit = ranked.to_numpy()
     n = len(ranked)
-    cumulative = _cumulative(sorted_profit)
+    cumulative = cumulative_sums(sorted_profit)
     total = float(cumulative[-1])
     total_positive = total > 0
     shares = cumulative / total if total_positive else np.full(n + 1, np.nan)
@@ -547,8 +545,8 @@ def profitability(
         },
         index=pd.RangeIndex(n + 1, name="rank"),
     )
-    n_top = _n_top(top, n)
-    n_bottom = min(_n_top(bottom, n), n - n_top)
+    n_top = top_count(top, n)
+    n_bottom = min(top_count(bottom, n), n - n_top)
     positive = float(sorted_profit[sorted_profit > 0].sum())
     losses = float(-sorted_profit[sorted_profit < 0].sum())
     if total_positive:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from rfm_loyalty._views import provide
+
 if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
 
@@ -160,6 +162,7 @@ def _header(a: Analysis) -> str:
 # --------------------------------------------------------------------------- #
 # text and notebook views
 # --------------------------------------------------------------------------- #
+@provide("text_summary")
 def text_summary(analysis: Analysis) -> str:
     """Return the text view of an analysis (what ``str(analysis)`` prints).
 
@@ -234,6 +237,7 @@ def _html_table(frame: pd.DataFrame) -> str:
     return f"<table class='rfm'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+@provide("html_dashboard")
 def html_dashboard(analysis: Analysis) -> str:
     """Return the compact notebook view (``Analysis._repr_html_``).
 
@@ -438,8 +442,8 @@ def report_html(analysis: Analysis) -> str:
     str
         An HTML5 document with the sections of :data:`SECTIONS`.
     """
-    from rfm_loyalty import __version__
     from rfm_loyalty import plotting as plot
+    from rfm_loyalty._version import __version__
 
     a = analysis
     created = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -467,6 +471,7 @@ def report_html(analysis: Analysis) -> str:
     )
 
 
+@provide("write_report")
 def write_report(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
     """Write the self-contained HTML report.
 

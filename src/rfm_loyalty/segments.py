@@ -10,7 +10,6 @@ score cells: coverage, overlaps and rules that can never fire.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._validation import Whole, check, close_match, require_columns
 from rfm_loyalty.exceptions import SchemaError
 
 __all__ = [
@@ -28,8 +28,10 @@ __all__ = [
     "SegmentLint",
     "SegmentOverlap",
     "assign_segments",
+    "check_preset_scores",
     "lint_segments",
     "segment_grid",
+    "segment_rules",
     "segment_summary",
 ]
 
@@ -245,11 +247,47 @@ SEGMENT_PRESETS: MappingProxyType[str, tuple[Segment, ...]] = MappingProxyType(
 )
 
 
+def segment_rules(rules: str | Sequence[Segment], *, n_bins: int = 5) -> tuple[Segment, ...]:
+    """Check a preset name or rule set against the score range and return the rules.
+
+    Parameters
+    ----------
+    rules : str or sequence of Segment
+        A preset name (``SEGMENT_PRESETS``) or an ordered rule set.
+    n_bins : int, default 5
+        The scores the rules will meet (1..n_bins).
+
+    Returns
+    -------
+    tuple of Segment
+
+    Raises
+    ------
+    ValueError
+        Unknown preset (with the closest name), a rule set that is empty or
+        holds something else than ``Segment``, or a preset (written for
+        scores 1..5) with ``n_bins`` above 5.
+
+    Examples
+    --------
+    >>> len(segment_rules("default")) > 5
+    True
+    >>> segment_rules("default", n_bins=7)
+    Traceback (most recent call last):
+    ...
+    ValueError: Segment preset 'default' is written for scores 1..5 (RFMScorer(n_bins=5)); got scores up to 7. Score with n_bins=5 (or fewer) or pass your own Segment rules.
+    """  # noqa: E501
+    _check_n_bins(n_bins)
+    resolved = _resolve_rules(rules)
+    check_preset_scores(rules, n_bins)
+    return resolved
+
+
 def _resolve_rules(rules: str | Sequence[Segment]) -> tuple[Segment, ...]:
     if isinstance(rules, str):
         if rules not in SEGMENT_PRESETS:
-            hint = difflib.get_close_matches(rules, list(SEGMENT_PRESETS), n=1)
-            suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
+            hint = close_match(rules, SEGMENT_PRESETS)
+            suggestion = f" Did you mean {hint!r}?" if hint else ""
             raise ValueError(
                 f"Unknown segment preset {rules!r}; presets are "
                 f"{sorted(SEGMENT_PRESETS)!r}.{suggestion}"
@@ -334,7 +372,7 @@ def assign_segments(
     resolved = _resolve_rules(rules)
     r, f, m = _score_arrays(scored, "assign_segments")
     if len(r):
-        _check_preset_scores(rules, int(max(r.max(), f.max(), m.max())))
+        check_preset_scores(rules, int(max(r.max(), f.max(), m.max())))
     codes = _first_match(resolved, r, f, m)
     out = scored.copy()
     out["segment"] = pd.Categorical.from_codes(
@@ -349,13 +387,8 @@ def _score_arrays(scored: Any, caller: str) -> tuple[np.ndarray, np.ndarray, np.
             f"{caller} needs a DataFrame with columns {list(_SCORES)!r}; "
             f"got {type(scored).__name__}."
         )
-    missing = [c for c in _SCORES if c not in scored.columns]
-    if missing:
-        raise SchemaError(
-            f"{caller} needs the score columns {list(_SCORES)!r}; missing {missing!r}. "
-            f"Found {[str(c) for c in scored.columns]!r}. Score the customers with "
-            "RFMScorer().fit_transform(customers) first."
-        )
+    require_columns(scored, _SCORES, owner=caller,
+                    hint="Score the customers with RFMScorer().fit_transform(customers) first.")
     arrays = []
     for column in _SCORES:
         values = scored[column]
@@ -370,8 +403,24 @@ def _score_arrays(scored: Any, caller: str) -> tuple[np.ndarray, np.ndarray, np.
     return arrays[0], arrays[1], arrays[2]
 
 
-def _check_preset_scores(rules: str | Sequence[Segment], highest_score: int) -> None:
-    """Raise ValueError when a preset (written for scores 1..5) meets higher scores."""
+def check_preset_scores(rules: str | Sequence[Segment], highest_score: int) -> None:
+    """Raise ValueError when a preset (written for scores 1..5) meets higher scores.
+
+    Parameters
+    ----------
+    rules : str or sequence of Segment
+        A preset name, or a rule set (never refused: custom rules may use any scale).
+    highest_score : int
+        The highest score the rules will meet.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> check_preset_scores("default", 5)
+    """
     if isinstance(rules, str) and highest_score > _PRESET_N_BINS:
         raise ValueError(
             f"Segment preset {rules!r} is written for scores 1..{_PRESET_N_BINS} "
@@ -420,10 +469,7 @@ def segment_grid(rules: str | Sequence[Segment] = "default", *, n_bins: int = 5)
 
 
 def _check_n_bins(n_bins: Any) -> None:
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or not (
-        2 <= n_bins <= _MAX_SCORE
-    ):
-        raise ValueError(f"n_bins must be an int from 2 to {_MAX_SCORE}. Got {n_bins!r}.")
+    check(n_bins, Whole(minimum=2, maximum=_MAX_SCORE), name="n_bins", owner="segments")
 
 
 # ---------------------------------------------------------------------- linter
@@ -615,16 +661,9 @@ def segment_summary(table: pd.DataFrame, by: str = "segment") -> pd.DataFrame:
     needed = ["recency_days", "frequency", "monetary_total", by]
     if not isinstance(table, pd.DataFrame):
         raise SchemaError(f"segment_summary needs a DataFrame; got {type(table).__name__}.")
-    missing = [c for c in needed if c not in table.columns]
-    if missing:
-        found = [str(c) for c in table.columns]
-        hint = difflib.get_close_matches(str(missing[0]), found, n=1)
-        suggestion = f" Did you mean {hint[0]!r}?" if hint else ""
-        raise SchemaError(
-            f"segment_summary needs the columns {needed!r}; missing {missing!r}. "
-            f"Found {found!r}.{suggestion} Join the customer table (rfm_table) with "
-            "the segment or lifecycle labels first."
-        )
+    require_columns(table, needed, owner="segment_summary",
+                    hint="Join the customer table (rfm_table) with the segment or lifecycle "
+                    "labels first.")
     frame = table[needed]
     grouped = frame.groupby(by, observed=True, sort=True)
     out = pd.DataFrame(

@@ -139,11 +139,23 @@ class Ingest:
 
 
 def sorted_customer_codes(codes: np.ndarray, ids: pd.Index) -> tuple[np.ndarray, pd.Index]:
-    """Re-code customers so that the codes follow the sorted text ids."""
+    """Re-code customers so that the codes follow the sorted text ids.
+
+    Only the customers that occur in ``codes`` are kept (a customer whose
+    every line was dropped has no order, so no place in the index).
+    """
     order = argsort_text(ids)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return rank[codes], ids.take(order)
+    return compact_codes(rank[codes], ids.take(order))
+
+
+def compact_codes(codes: np.ndarray, index: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Drop the entries of ``index`` no code points at; renumber the codes (order kept)."""
+    present = np.bincount(codes, minlength=len(index)) > 0
+    if present.all():
+        return codes, index
+    return (np.cumsum(present) - 1)[codes], index[present]
 
 
 def _line_columns(data: pd.DataFrame, options: ReadOptions) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from rfm_loyalty._ingest.accounting import (
 from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.ids import TEXT_DTYPE, argsort_text
 from rfm_loyalty._ingest.options import OrderColumns, ReadOptions, read_options
+from rfm_loyalty._validation import Optional, Whole, check
 from rfm_loyalty.engines import _sql
 from rfm_loyalty.exceptions import DataQualityError, InvalidParameterError, SchemaError
 
@@ -61,10 +62,13 @@ class EngineResult:
         options (see there for the columns).
     quality : QualityReport
         Row and amount accounting, counted in the engine.
+    as_of : pandas.Timestamp
+        The analysis date the aggregates were counted at.
     """
 
     aggregates: pd.DataFrame
     quality: QualityReport
+    as_of: pd.Timestamp
 
 
 @dataclass(frozen=True)
@@ -213,8 +217,8 @@ class EngineSource:
         >>> (result.quality.rows_in, result.quality.orders, result.quality.purchases)
         (3, 3, 2)
         """
-        if window_days is not None:
-            _check_window(window_days)
+        window_days = check(window_days, Optional(Whole(minimum=0, unit="days")),
+                            name="window_days", owner="EngineSource.aggregate")
         d, opts, source = self.runner.dialect, self.line_options(), self.runner.source_name()
         as_of_ts = self._effective_as_of(as_of)
         rows = self.runner.fetch(
@@ -373,19 +377,7 @@ def _assemble(
     frame = pd.DataFrame(columns)
     frame.index = index
     frame.attrs["as_of"] = as_of.date().isoformat()
-    return EngineResult(aggregates=frame, quality=quality)
-
-
-def _check_window(window_days: Any) -> None:
-    if (
-        isinstance(window_days, bool)
-        or not isinstance(window_days, (int, np.integer))
-        or window_days < 0
-    ):
-        raise ValueError(
-            "The 'window_days' parameter must be a whole number of days >= 0. "
-            f"Got {window_days!r} instead."
-        )
+    return EngineResult(aggregates=frame, quality=quality, as_of=as_of)
 
 
 #: Reading options the engines do not implement yet; refused before any query runs.
