@@ -8,7 +8,7 @@ VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
 .PHONY: demo test services lint test-pd3 test-pd2 bench bench-core bench-scoring bench-btyd \
-	bench-engines samples clean
+	bench-engines bench-pipeline samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,7 @@ services:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	cd src && ../$(VENV)/bin/lint-imports ../pyproject.toml
 
 test-pd3: $(VENV)/.installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -45,7 +46,7 @@ test-pd2: $(VENV_PD2)/.installed
 
 # Each benchmark measures its baseline in the same run and rewrites its own
 # section of benchmarks/RESULTS.md. bench-engines writes 100M lines to disk first.
-bench: bench-core bench-scoring bench-btyd
+bench: bench-core bench-scoring bench-btyd bench-pipeline
 
 bench-core: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_core.py --sizes 1M 10M
@@ -55,6 +56,9 @@ bench-scoring: $(VENV)/.installed
 
 bench-btyd: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_btyd.py
+
+bench-pipeline: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_pipeline.py --sizes 1M 10M
 
 bench-engines: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_engines.py

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfm_loyalty import BinningWarning, DataQualityWarning, ModelWarning
+from rfm_loyalty import BinningWarning, DataQualityWarning, ModelWarning, SchemaError
 from rfm_loyalty.analysis import Analysis, analyze, frame_sha256
 from rfm_loyalty.churn import churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import pareto
@@ -497,3 +497,65 @@ def test_engine_source_options_are_refused_before_the_engine_runs():
         analyze(from_duckdb(empty), cost_per_order=2.0)
     with pytest.raises(ValueError, match=r"'churn_days' parameter of analyze must be a whole"):
         analyze(from_duckdb(empty), churn_days=0)
+
+
+# ------------------------------------------------- every parameter before any work
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"churn_days": 0}, r"'churn_days' parameter of analyze must be a whole number of days"),
+        ({"margin": 30}, r"'margin' parameter of analyze .* Got 30 instead; did you mean 0\.3\?"),
+        ({"n_bins": 1}, r"'n_bins' parameter of analyze must be a whole number from 2 to 10"),
+        ({"segments": "defualt"}, r"Unknown segment preset 'defualt'.*Did you mean 'default'"),
+        ({"n_bins": 7}, r"preset 'default' is written for scores 1\.\.5"),
+        ({"returns": "nett"}, r"'returns' parameter of analyze must be one of"),
+        ({"dayfirst": "yes"}, r"'dayfirst' parameter of analyze must be None or True or False"),
+        ({"tz": "Mars/Olympus"}, r"'tz' parameter must be a time zone name"),
+        ({"sep": ";;"}, r"'sep' parameter must be one separator character"),
+        ({"as_of": "09/12/2011"}, r"reads as 2011-12-09 \(day first\) or as 2011-09-12"),
+        ({"period": "month"}, r"'period' parameter of analyze must be one of"),
+        ({"period": "Y", "churn_days": 90}, r"at least the longest period length for freq='Y'"),
+        ({"day_first": True}, r"unknown option 'day_first'; did you mean 'dayfirst'\?"),
+        ({"cost_per_order": 1.0, "columns": OrderColumns()}, r"no cost input"),
+    ],
+)
+def test_every_parameter_is_checked_before_the_file_is_read(tmp_path, kwargs, match):
+    # The file does not exist: a check that came after reading would say so instead.
+    missing = tmp_path / "not_there.csv"
+    with pytest.raises((ValueError, TypeError), match=match):
+        analyze(missing, **kwargs)
+
+
+def test_reading_options_are_recorded_as_the_orders_were_read():
+    prepared = prepare_orders(TINY, returns="drop")
+    result = _quiet(analyze, prepared, n_bins=2)
+    assert result.params["returns"] == "drop"
+    assert result.params["reading"]["returns"] == "drop"
+    assert result.params["columns"]["customer"] == "customer_id"
+    # d's return is dropped: its purchase counts in full
+    assert result.customers.loc["d", "monetary_total"] == 40.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"returns": "drop"}, r"analyze got returns='drop' with prepared Orders.*prepare_orders"),
+        ({"valid_statuses": ["paid"]}, r"valid_statuses=\['paid'\] with prepared Orders"),
+        ({"dayfirst": True}, r"dayfirst=True with prepared Orders"),
+        ({"columns": OrderColumns()}, r"columns=OrderColumns\(.*with prepared Orders"),
+    ],
+)
+def test_options_that_cannot_apply_to_prepared_orders_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        analyze(prepare_orders(TINY), **kwargs)
+
+
+def test_only_returns_is_a_clear_error():
+    returns = TINY.assign(amount=-TINY["amount"].abs())
+    with pytest.raises(SchemaError, match=r"No customer has a purchase: all 6 orders net <= 0"):
+        _quiet(analyze, returns)
+
+
+def test_as_of_after_the_last_order_warns():
+    with pytest.warns(DataQualityWarning, match=r"as_of=2024-07-10 is 15 day\(s\) after the last"):
+        analyze(TINY, as_of="2024-07-10", n_bins=2)

@@ -126,7 +126,7 @@ def _output_options(parser: argparse.ArgumentParser, *, report_default: bool = F
 
 
 def _version() -> str:
-    from rfm_loyalty import __version__
+    from rfm_loyalty._version import __version__
 
     return f"{PROG} {__version__}"
 

@@ -2,7 +2,7 @@
 
 Every customer with a purchase gets exactly one label from the number of days
 since the last purchase (``d``) and the purchases made before the recent
-window (DESIGN section 6):
+window (the "RFM layering" of Chinese retail CRM practice):
 
 ============== ========== =====================================================
 label          zh         rule (defaults)

@@ -376,7 +376,7 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
     elif options.returns == "error":
         ingest.raise_on_negative(reasons)
 
-    report_args = account(ingest, reasons, n)
+    report_args = account(reasons, ingest.amount, ingest.amount_bad, ingest.readings)
     report_bad_rows(report_args["dropped"], options.on_bad_rows, n)
 
     used = reasons == 0

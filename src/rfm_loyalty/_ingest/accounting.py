@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning
-
-if TYPE_CHECKING:
-    from rfm_loyalty._ingest.lines import Ingest
 
 #: Reasons a row can be dropped, in the order they are checked. A row is
 #: counted once, under the first reason that applies.
@@ -127,8 +124,16 @@ class QualityReport:
         return "\n".join(lines)
 
 
-def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
-    readable = np.where(ingest.amount_bad, 0.0, ingest.amount)
+def account(
+    reasons: np.ndarray, amount: np.ndarray, amount_bad: np.ndarray, readings: Mapping[str, str]
+) -> dict[str, Any]:
+    """Count rows and readable amounts per drop reason (the ``QualityReport`` fields).
+
+    ``reasons`` holds each row's first failing reason (0 = used), as
+    ``Ingest.first_failures`` codes them.
+    """
+    n = len(reasons)
+    readable = np.where(amount_bad, 0.0, amount)
     counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
     sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
     dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
@@ -141,7 +146,7 @@ def account(ingest: Ingest, reasons: np.ndarray, n: int) -> dict[str, Any]:
         "amount_used": float(sums[0]),
         "amount_dropped": float(sums[1:].sum()),
         "dropped_amounts": dropped_amounts,
-        "readings": dict(ingest.readings),
+        "readings": dict(readings),
     }
 
 
