@@ -425,8 +425,11 @@ def test_parameter_errors():
         profitability(SHERDEN, tiers=(0.2, 0.6))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"summing to 1.*Got \(0.2, 0.5, 0.2\) instead"):
         profit_tiers(SHERDEN, tiers=(0.2, 0.5, 0.2))
-    with pytest.raises(ValueError, match=r"'by' parameter of profit_tiers must be 'rank' or"):
+    with pytest.raises(ValueError, match=r"'by' parameter of profitability must be one of "
+                                         r"\['rank', 'sign'\]"):
         profitability(SHERDEN, by="quantile")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"'by' parameter of profit_tiers must be one of"):
+        profit_tiers(SHERDEN, by="quantile")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"'band' parameter .* Got -5.0 instead"):
         profit_tiers(SHERDEN, by="sign", band=-5.0)
     with pytest.raises(ValueError, match=r"'tolerance' parameter .* Got 5 instead"):

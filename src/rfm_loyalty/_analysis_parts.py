@@ -140,6 +140,18 @@ def profit_and_note(
     return profitability(profit), "", profit
 
 
+def base_rows(base: CustomerBase, per_customer: pd.Series) -> np.ndarray:
+    """Positions in ``per_customer`` of the base's customers with a purchase, in their order.
+
+    ``customer_profit`` covers every customer with an order (in the order of
+    ``base.customer_index``); the engine's profit covers the customers with a
+    purchase already.
+    """
+    if base.has_orders and len(per_customer) == len(base.customer_index):
+        return np.flatnonzero(base.buyer_row >= 0)
+    return np.arange(len(per_customer))
+
+
 _NO_COST_NOTE = (
     "No profitability: the orders have no cost column and margin=None. Pass "
     "margin= (e.g. margin=0.3) or name a cost column with OrderColumns(cost=...)."

@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest.ids import argsort_text
+
 __all__ = [
-    "COUNT_EPS", "cumulative_sums", "customer_values", "fmt_pct", "rank_descending", "top_count",
+    "COUNT_EPS", "cumulative_sums", "customer_values", "fmt_pct", "has_repeated_ids", "order_by_id",
+    "rank_descending", "top_count",
 ]
 
 #: Slack for ceil(k * N): 0.07 * 100 == 7.000000000000001 in binary floating point.
@@ -55,7 +58,7 @@ def customer_values(values: Any, owner: str) -> pd.Series:
             f"(NaN) and {n_infinite} infinite value(s) out of {len(array)}. Fill them "
             "(e.g. .fillna(0.0) for customers with no value) or drop those customers."
         )
-    if series.index.has_duplicates:
+    if has_repeated_ids(series.index):
         n_dup = int(series.index.duplicated().sum())
         raise ValueError(
             f"{owner} needs one value per customer; {n_dup} customer id(s) appear more "
@@ -66,14 +69,47 @@ def customer_values(values: Any, owner: str) -> pd.Series:
     return pd.Series(array, index=series.index, name=name)
 
 
+def has_repeated_ids(index: pd.Index) -> bool:
+    """Whether an id appears twice; Arrow text is counted by Arrow (no Python strings).
+
+    Examples
+    --------
+    >>> has_repeated_ids(pd.Index(["a", "b", "a"])), has_repeated_ids(pd.Index([1, 2]))
+    (True, False)
+    """
+    array = index.array
+    if isinstance(array, pd.arrays.ArrowExtensionArray):
+        import pyarrow.compute as pc
+
+        return bool(pc.count_distinct(array.__arrow_array__(), mode="all").as_py() < len(array))
+    return bool(index.has_duplicates)
+
+
+def order_by_id(index: pd.Index) -> np.ndarray:
+    """Positions that sort customer ids (text in Python's order); input order if unsortable.
+
+    Examples
+    --------
+    >>> order_by_id(pd.Index(["b", "a", "c"])).tolist()
+    [1, 0, 2]
+    >>> order_by_id(pd.Index([2, "a"], dtype=object)).tolist()  # mixed types: as given
+    [0, 1]
+    """
+    if pd.api.types.is_string_dtype(index.dtype) and pd.api.types.infer_dtype(
+        index, skipna=False
+    ) == "string":
+        return argsort_text(index)
+    try:
+        return np.argsort(np.asarray(index), kind="stable")
+    except TypeError:  # mixed id types cannot be compared; keep the input order
+        return np.arange(len(index))
+
+
 def rank_descending(values: pd.Series) -> pd.Series:
     """Sort values largest first; equal values in customer-id order (input order if unsortable)."""
-    try:
-        by_id = values.sort_index(kind="stable")
-    except TypeError:  # mixed id types cannot be compared; keep the input order
-        by_id = values
-    order = np.argsort(-by_id.to_numpy(), kind="stable")
-    return by_id.iloc[order]
+    by_id = order_by_id(values.index)
+    order = by_id[np.argsort(-values.to_numpy()[by_id], kind="stable")]
+    return values.iloc[order]
 
 
 def cumulative_sums(sorted_values: np.ndarray) -> np.ndarray:

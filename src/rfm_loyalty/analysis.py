@@ -35,6 +35,7 @@ from rfm_loyalty._analysis_input import frame_sha256 as frame_sha256  # re-expor
 from rfm_loyalty._analysis_parts import (
     ENGINE_ORDER_LEVEL_NOTE,
     ModelResults,
+    base_rows,
     check_profit_inputs,
     empty_churn,
     empty_flow,
@@ -411,36 +412,43 @@ def analyze(
     scorer = RFMScorer(n_bins=settings.n_bins).fit(rfm)
     scored = assign_segments(scorer.transform(rfm), settings.segment_rules)
     labels = lifecycle_from_base(base, rules=settings.rules)
-    lifecycle_columns = ["lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
-                         "purchases_in_window", "purchases_before_window"]
-    customers = rfm.join(scored).join(
-        labels.rename(columns={"rule": "lifecycle_rule"})[lifecycle_columns]
-    )
-    churn_columns = ["churned", "median_gap_days", "silence_in_gaps"]
+    # Every per-customer table below is built from the base, row for row in
+    # its order: the customer table is assembled by position, never by
+    # hashing the customer ids again.
+    parts: list[tuple[pd.DataFrame, Sequence[str]]] = [
+        (rfm, list(rfm.columns)),
+        (scored, ["r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]),
+        (labels.rename(columns={"rule": "lifecycle_rule"}), _LIFECYCLE_COLUMNS),
+    ]
+    churn_customers = None
     if base.has_orders:
         churn_customers = churn_from_rfm(base, rfm, churn_days=settings.churn_days)
-        customers = customers.join(churn_customers[churn_columns])
+        parts.append((churn_customers, ["churned", "median_gap_days", "silence_in_gaps"]))
     else:
         # the inequality of churn.churn_table; the gaps need every purchase day
-        customers["churned"] = (customers["recency_days"] > settings.churn_days).astype(bool)
-        customers["median_gap_days"] = np.nan
-        customers["silence_in_gaps"] = np.nan
+        churned = (rfm["recency_days"] > settings.churn_days).astype(bool)
+        gaps = pd.Series(np.nan, index=rfm.index)
+        parts.append((pd.DataFrame({"churned": churned, "median_gap_days": gaps,
+                                    "silence_in_gaps": gaps}), ["churned", "median_gap_days",
+                                                                "silence_in_gaps"]))
     prof, note, profit = profit_and_note(base, settings)
     if prof is not None and profit is not None:
-        customers["profit"] = profit.reindex(customers.index)
-        customers["tier"] = prof.tiers.reindex(customers.index)
-
+        rows = base_rows(base, profit)
+        parts.append((pd.DataFrame({"profit": profit.array.take(rows),
+                                    "tier": prof.tiers.array.take(rows)}, index=rfm.index),
+                      ["profit", "tier"]))
     fitted_models = None
     if settings.models:
         fitted = fit_models(btyd_from_aggregates(base.aggregates, as_of=base.as_of),
                             settings.horizon_months, settings.discount_rate_monthly)
         if fitted is not None:
             fitted_models, predictions = fitted
-            customers = customers.join(predictions)
+            parts.append((predictions, list(predictions.columns)))
+    customers = _by_position(rfm.index, parts)
     customers.attrs = {"as_of": str(base.as_of.date())}
 
     has_profit = "profit" in customers.columns
-    if base.has_orders:
+    if churn_customers is not None:
         churn = churn_summary_from(
             base, churn_customers, labels["lifecycle"], by=customers["segment"]
         ).rename_axis("segment")
@@ -470,6 +478,23 @@ def analyze(
         scorer=scorer,
         order_level_note=order_level_note,
     )
+
+
+_LIFECYCLE_COLUMNS = ("lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
+                      "purchases_in_window", "purchases_before_window")
+
+
+def _by_position(
+    index: pd.Index, parts: Sequence[tuple[pd.DataFrame, Sequence[str]]]
+) -> pd.DataFrame:
+    """Put the columns of tables that share the base's row order side by side."""
+    columns: dict[str, Any] = {}
+    for table, names in parts:
+        if not table.index.equals(index):  # the same object: no comparison of ids
+            raise RuntimeError("A per-customer table is not in the customer base's order.")
+        for name in names:
+            columns[name] = table[name].array
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _has_cost_column(plan: Any) -> bool | None:

@@ -142,12 +142,30 @@ def check_flow_settings(
     return freq, days
 
 
-def _median_gap_days(coded: _Coded) -> pd.Series:
-    """Median gap in days between consecutive purchase days, per customer id."""
+def _median_gap_days(coded: _Coded) -> np.ndarray:
+    """Median gap in days between consecutive purchase days, per customer code (NaN: one day).
+
+    The gaps are sorted within each customer with one sort of an integer key
+    (customer code, gap); the median is read at the middle positions.
+    """
+    n = len(coded.customers)
     same = coded.code[1:] == coded.code[:-1]
-    gaps = pd.Series(np.diff(coded.day)[same].astype("float64"))
-    median = gaps.groupby(coded.code[1:][same]).median()
-    return pd.Series(median.to_numpy(), index=coded.customers.take(median.index.to_numpy()))
+    gap = np.diff(coded.day)[same]
+    owner = coded.code[1:][same]
+    median = np.full(n, np.nan)
+    if len(gap) == 0:
+        return median
+    span = int(gap.max()) + 1
+    key = owner * span + gap
+    key.sort()
+    sorted_gap = key % span
+    counts = np.bincount(owner, minlength=n)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    low = (starts + (counts - 1) // 2)[has]
+    high = (starts + counts // 2)[has]
+    median[has] = (sorted_gap[low] + sorted_gap[high]) / 2.0
+    return median
 
 
 def churn_table(
@@ -221,9 +239,13 @@ def churn_from_rfm(base: CustomerBase, rfm: pd.DataFrame, *, churn_days: int) ->
     The purchase gaps come from the base's distinct purchase days; nothing
     reads the orders again.
     """
+    coded = _coded(base, "churn_table")
+    by_code = _median_gap_days(coded)
+    if rfm.index.equals(base.aggregates.index):  # the base's own customers: by position
+        median_gap = pd.Series(by_code[np.flatnonzero(coded.buyer)], index=rfm.index)
+    else:
+        median_gap = pd.Series(by_code, index=coded.customers).reindex(rfm.index)
     days_since_last = rfm["recency_days"].astype("int64")
-    median_gap = _median_gap_days(_coded(base, "churn_table")).reindex(rfm.index)
-    median_gap = median_gap.astype("float64")
     table = pd.DataFrame(
         {
             "last_purchase": rfm["last_purchase"],

@@ -29,6 +29,7 @@ from rfm_loyalty._ranking import (
     cumulative_sums,
     customer_values,
     fmt_pct,
+    has_repeated_ids,
     rank_descending,
     top_count,
 )
@@ -326,7 +327,7 @@ def concentration_by(
     if len(table) == 0:
         raise SchemaError("concentration_by needs at least one customer; the table is empty.")
     require_columns(table, {"by=": by}, owner="concentration_by")
-    if table.index.has_duplicates:
+    if has_repeated_ids(table.index):
         raise SchemaError(
             f"concentration_by needs one row per customer; {int(table.index.duplicated().sum())} "
             "index value(s) repeat (a join that duplicated rows?). Deduplicate the table first."

@@ -33,7 +33,7 @@ from rfm_loyalty._ranking import (
     rank_descending,
     top_count,
 )
-from rfm_loyalty._validation import Amount, Fraction, check
+from rfm_loyalty._validation import Amount, Choice, Fraction, Real, check
 from rfm_loyalty.exceptions import SchemaError
 from rfm_loyalty.orders import Orders
 from rfm_loyalty.summary import CustomerBase, customer_base
@@ -258,39 +258,52 @@ def profit_tiers(
     ['profitable', 'profitable', 'break_even', 'break_even', 'resource_wasting']
     """
     values = customer_values(profit, "profit_tiers")
-    fractions = _check_tiers(tiers)
-    if by not in ("rank", "sign"):
-        raise ValueError(
-            f"The 'by' parameter of profit_tiers must be 'rank' or 'sign'. Got {by!r} instead."
-        )
-    if (
-        isinstance(band, bool)
-        or not isinstance(band, (int, float, np.integer, np.floating))
-        or (not math.isfinite(float(band)) or float(band) < 0)
-    ):
-        raise ValueError(
-            f"The 'band' parameter of profit_tiers must be a finite amount >= 0 (currency "
-            f"units). Got {band!r} instead."
-        )
-    # codes index TIER_LABELS: 0 resource_wasting, 1 break_even, 2 profitable
-    codes = np.ones(len(values), dtype="int8")
-    if by == "sign":
-        codes[values.to_numpy() > band] = 2
-        codes[values.to_numpy() < -band] = 0
-    else:
-        n = len(values)
-        n_top = top_count(fractions[0], n)
-        n_bottom = min(top_count(fractions[2], n), n - n_top)
-        # method="max": position of the last of a group of equal values, so a
-        # group is in an outer tier only when it fits in it entirely.
-        from_top = values.rank(method="max", ascending=False).to_numpy()
-        from_bottom = values.rank(method="max", ascending=True).to_numpy()
-        codes[from_top <= n_top] = 2
-        codes[from_bottom <= n_bottom] = 0
+    fractions, band = _check_tier_options(by, tiers, band, owner="profit_tiers")
+    codes = _tier_codes(values.to_numpy(), by, fractions, band)
     labels = pd.Categorical.from_codes(
         codes, dtype=pd.CategoricalDtype(list(TIER_LABELS), ordered=True)
     )
     return pd.Series(labels, index=values.index, name="tier")
+
+
+def _tier_codes(
+    values: np.ndarray, by: str, fractions: tuple[float, float, float], band: float,
+    ascending: np.ndarray | None = None,
+) -> np.ndarray:
+    """Tier code of each value (0 resource_wasting, 1 break_even, 2 profitable).
+
+    ``ascending`` (the values sorted ascending) spares a sort when the caller
+    has one.
+    """
+    codes = np.ones(len(values), dtype="int8")
+    if by == "sign":
+        codes[values > band] = 2
+        codes[values < -band] = 0
+        return codes
+    n = len(values)
+    n_top = top_count(fractions[0], n)
+    n_bottom = min(top_count(fractions[2], n), n - n_top)
+    if ascending is None:
+        ascending = np.sort(values)
+    # Position of the last of a group of equal values, counted from the top and
+    # from the bottom (pandas' rank(method="max")), so that a group is in an
+    # outer tier only when it fits in it entirely.
+    from_top = n - np.searchsorted(ascending, values, side="left")
+    from_bottom = np.searchsorted(ascending, values, side="right")
+    codes[from_top <= n_top] = 2
+    codes[from_bottom <= n_bottom] = 0
+    return codes
+
+
+_BY = Choice("rank", "sign")
+
+
+def _check_tier_options(
+    by: Any, tiers: Any, band: Any, *, owner: str
+) -> tuple[tuple[float, float, float], float]:
+    check(by, _BY, name="by", owner=owner)
+    band = check(band, Amount(example=0.0), name="band", owner=owner, hint="in currency units")
+    return _check_tiers(tiers), band
 
 
 def _check_tiers(tiers: Any) -> tuple[float, float, float]:
@@ -519,19 +532,17 @@ def profitability(
             f"profitability: top + bottom must be <= 1 so the groups do not overlap. Got "
             f"top={top!r}, bottom={bottom!r}."
         )
-    if (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, (int, float))
-        or not (0.0 <= float(tolerance) < 1.0)
-    ):
-        raise ValueError(
-            "The 'tolerance' parameter of profitability must be in [0, 1) (share points, "
-            f"e.g. 0.05). Got {tolerance!r} instead."
-        )
-    tier_series = profit_tiers(values, by=by, tiers=tiers, band=band)
-
+    tolerance = check(tolerance, Real(0.0, 1.0, closed="left", what="a tolerance in share points",
+                                      example=0.05), name="tolerance", owner="profitability")
+    fractions, band = _check_tier_options(by, tiers, band, owner="profitability")
     ranked = rank_descending(values)
     sorted_profit = ranked.to_numpy()
+    codes = _tier_codes(values.to_numpy(), by, fractions, band, ascending=sorted_profit[::-1])
+    tier_series = pd.Series(
+        pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(TIER_LABELS),
+                                                                   ordered=True)),
+        index=values.index, name="tier",
+    )
     n = len(ranked)
     cumulative = cumulative_sums(sorted_profit)
     total = float(cumulative[-1])
