@@ -196,10 +196,10 @@ def test_backtest_errors_and_no_mutation() -> None:
     with pytest.raises(ValueError, match=r"holdout of backtest ends on 2024-08-30 .* after the "
                                          r"last date of the orders \(2024-07-31\)"):
         backtest(frame, calibration_end="2024-06-30", holdout_days=61)
-    with pytest.raises(ValueError, match=r"'holdout_days' parameter of backtest must be >= 1. "
-                                         r"Got 0"):
+    with pytest.raises(ValueError, match=r"'holdout_days' parameter of backtest must be a whole "
+                                         r"number of days >= 1. Got 0"):
         backtest(frame, calibration_end="2024-06-30", holdout_days=0)
-    with pytest.raises(TypeError, match=r"whole number of days. Got 30.5"):
+    with pytest.raises(TypeError, match=r"whole number of days >= 1. Got 30.5"):
         backtest(frame, calibration_end="2024-06-30", holdout_days=30.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"'max_frequency' parameter .* Got 0"):
         backtest(frame, calibration_end="2024-06-30", holdout_days=30, max_frequency=0)

@@ -11,19 +11,21 @@ often in the holdout.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
+from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._validation import Days, Whole, check
 from rfm_loyalty.btyd import BetaGeoModel
-from rfm_loyalty.lifecycle import lifecycle_labels
+from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_labels
 from rfm_loyalty.orders import Orders, as_orders
 from rfm_loyalty.scoring import RFMScorer
 from rfm_loyalty.segments import assign_segments
-from rfm_loyalty.summary import btyd_summary, rfm_table
+from rfm_loyalty.summary import btyd_summary, customer_base, rfm_table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -122,19 +124,6 @@ class BacktestResult:
                 f"  BG/NBD (days): {params}",
             ]
         )
-
-
-def _check_holdout_days(holdout_days: Any) -> int:
-    if isinstance(holdout_days, bool) or not isinstance(holdout_days, (int, np.integer)):
-        raise TypeError(
-            "The 'holdout_days' parameter of backtest must be a whole number of days. "
-            f"Got {holdout_days!r} instead; pass e.g. holdout_days=90."
-        )
-    if holdout_days < 1:
-        raise ValueError(
-            f"The 'holdout_days' parameter of backtest must be >= 1. Got {holdout_days!r}."
-        )
-    return int(holdout_days)
 
 
 def _holdout_outcomes(prepared: Orders, start: pd.Timestamp, end: pd.Timestamp,
@@ -310,16 +299,11 @@ def backtest(
     >>> bool(result.customers["bought_again"].any())
     True
     """
-    holdout_days = _check_holdout_days(holdout_days)
-    if isinstance(max_frequency, bool) or not isinstance(max_frequency, (int, np.integer)) or (
-        max_frequency < 1
-    ):
-        raise ValueError(
-            "The 'max_frequency' parameter of backtest must be a whole number >= 1. "
-            f"Got {max_frequency!r} instead."
-        )
+    holdout_days = check(holdout_days, Days(example=90), name="holdout_days", owner="backtest")
+    max_frequency = check(max_frequency, Whole(minimum=1, example=7), name="max_frequency",
+                          owner="backtest")
     prepared = as_orders(orders)
-    start = pd.Timestamp(calibration_end).normalize()
+    start = as_date(calibration_end, name="calibration_end")
     end = start + pd.Timedelta(days=holdout_days)
     if end > prepared.as_of:
         raise ValueError(
@@ -330,11 +314,14 @@ def backtest(
         )
     calibration = prepared.until(start)
 
-    rfm = rfm_table(calibration)
+    # one aggregation of the calibration orders serves every table below
+    rules = lifecycle_rules if lifecycle_rules is not None else LifecycleRules()
+    base = customer_base(calibration, window_days=rules.window_days)
+    rfm = rfm_table(base)
     scores = clone(scorer if scorer is not None else RFMScorer()).fit_transform(rfm)
     segments = assign_segments(scores, segment_rules)["segment"]
-    lifecycle = lifecycle_labels(calibration, rules=lifecycle_rules)["lifecycle"]
-    summary = btyd_summary(calibration, time_unit="D")
+    lifecycle = lifecycle_labels(base, rules=rules)["lifecycle"]
+    summary = btyd_summary(base, time_unit="D")
     model = BetaGeoModel(time_unit="D").fit(summary)
 
     customers = rfm[["recency_days", "frequency", "monetary_total"]].copy()
