@@ -30,7 +30,6 @@ from rfm_loyalty.summary import btyd_summary, customer_base, rfm_table
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rfm_loyalty.lifecycle import LifecycleRules
     from rfm_loyalty.segments import Segment
 
 __all__ = ["BacktestResult", "backtest"]
