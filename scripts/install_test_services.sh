@@ -4,6 +4,8 @@
 #   chromium        headless browser that renders the HTML report (tests/test_report.py)
 #   PostgreSQL 15   server binaries (initdb, pg_ctl) for the to_sql round trip
 #                   (tests/conftest.py starts a throwaway server per session)
+#   fonts-noto-cjk  a font with Chinese characters, so that the zh plots and the
+#                   zh report render without missing glyphs (tests/test_plotting.py)
 #
 # Idempotent: does nothing when everything is present. Never fails the build:
 # when a package cannot be installed (not root, no apt-get, no network) it says
@@ -17,9 +19,13 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing="$missing postgresql"
 fi
+if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1; then
+    missing="$missing fonts-noto-cjk"
+fi
 
 if [ -z "$missing" ]; then
-    echo "install_test_services: chromium and PostgreSQL server binaries already present."
+    echo "install_test_services: chromium, PostgreSQL server binaries and a CJK font" \
+         "already present."
     exit 0
 fi
 

@@ -6,8 +6,9 @@ import sys
 import warnings
 
 #: Modules whose frames are skipped: the library itself, and scikit-learn's
-#: wrappers (fit_transform, Pipeline) around the scorer.
-_INTERNAL = ("rfm_loyalty.", "sklearn.")
+#: wrappers (fit_transform, Pipeline) around the scorer, and contextlib (a
+#: warning passed on when a step's `with` block ends).
+_INTERNAL = ("rfm_loyalty.", "sklearn.", "contextlib")
 
 
 def warn_user(message: str, category: type[Warning]) -> None:

@@ -14,7 +14,9 @@ export in :mod:`rfm_loyalty.export`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -46,6 +48,8 @@ from rfm_loyalty._analysis_parts import (
     summarise_segments,
 )
 from rfm_loyalty._analysis_settings import check_settings
+from rfm_loyalty._caveats import Caveat, Population, analysis_caveats, population_of
+from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.churn import (
     churn_from_rfm,
     churn_summary_from,
@@ -113,6 +117,15 @@ class Analysis:
         engine source (``from_duckdb``, ``from_spark``) ``churn``,
         ``retention`` and ``flow`` have their columns but no row and the
         customers' ``median_gap_days`` and ``silence_in_gaps`` are NaN.
+    caveats : tuple of Caveat
+        What the tables cannot show (assumed-margin profit, warm-up
+        periods, partial periods, an ``as_of`` after the data, returns-only
+        customers, model warnings, small groups...), each with the tables it
+        concerns; see ``docs/definitions.md`` ("Caveats").
+    population : Population
+        The customers, orders, money (gross sales, returns, net revenue) and
+        dates the analysis covers, with the reconciliation of the customer
+        counts of its tables.
     """
 
     customers: pd.DataFrame
@@ -131,6 +144,8 @@ class Analysis:
     input: InputInfo
     scorer: RFMScorer = field(repr=False)
     order_level_note: str = ""
+    caveats: tuple[Caveat, ...] = ()
+    population: Population | None = None
 
     # ------------------------------------------------------------ views
     def __str__(self) -> str:
@@ -409,7 +424,9 @@ def analyze(
     rfm = rfm_from_aggregates(base.aggregates, as_of=base.as_of)
     if rfm.empty:
         raise SchemaError(_no_purchase_message(base))
-    scorer = RFMScorer(n_bins=settings.n_bins).fit(rfm)
+    seen: list[tuple[str, str]] = []  # warnings that become caveats
+    with _passed_on(seen):
+        scorer = RFMScorer(n_bins=settings.n_bins).fit(rfm)
     scored = assign_segments(scorer.transform(rfm), settings.segment_rules)
     labels = lifecycle_from_base(base, rules=settings.rules)
     # Every per-customer table below is built from the base, row for row in
@@ -439,8 +456,9 @@ def analyze(
                       ["profit", "tier"]))
     fitted_models = None
     if settings.models:
-        fitted = fit_models(btyd_from_aggregates(base.aggregates, as_of=base.as_of),
-                            settings.horizon_months, settings.discount_rate_monthly)
+        with _passed_on(seen):
+            fitted = fit_models(btyd_from_aggregates(base.aggregates, as_of=base.as_of),
+                                settings.horizon_months, settings.discount_rate_monthly)
         if fitted is not None:
             fitted_models, predictions = fitted
             parts.append((predictions, list(predictions.columns)))
@@ -460,11 +478,21 @@ def analyze(
     else:
         churn, retention, flow = empty_churn(), empty_retention(), empty_flow()
         order_level_note = ENGINE_ORDER_LEVEL_NOTE.format(engine=base.engine)
+    segment_table = summarise_segments(customers, settings.segment_rules, has_profit)
+    lifecycle_table = summarise_lifecycle(customers, settings.rules, has_profit)
+    revenue = pareto(customers["monetary_total"])
+    population = population_of(base)
+    caveats = analysis_caveats(
+        base=base, settings=settings, population=population, segments=segment_table,
+        lifecycle=lifecycle_table, n_negative_revenue=revenue.n_negative,
+        has_cost_column=bool(_has_cost_column(plan)) or "cost" in _order_columns(base),
+        profit_computed=prof is not None, warnings_seen=seen,
+    )
     return Analysis(
         customers=customers,
-        segments=summarise_segments(customers, settings.segment_rules, has_profit),
-        lifecycle=summarise_lifecycle(customers, settings.rules, has_profit),
-        pareto=pareto(customers["monetary_total"]),
+        segments=segment_table,
+        lifecycle=lifecycle_table,
+        pareto=revenue,
         profitability=prof,
         profitability_note=note,
         churn=churn,
@@ -477,7 +505,21 @@ def analyze(
         input=info,
         scorer=scorer,
         order_level_note=order_level_note,
+        caveats=caveats,
+        population=population,
     )
+
+
+@contextmanager
+def _passed_on(seen: list[tuple[str, str]]) -> Iterator[None]:
+    """Record the warnings of a step (they become caveats) and pass them on to the user."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for item in caught:
+        seen.append((item.category.__name__, str(item.message)))
+    for item in caught:
+        warn_user(str(item.message), item.category)
 
 
 _LIFECYCLE_COLUMNS = ("lifecycle", "lifecycle_zh", "action", "action_zh", "lifecycle_rule",
@@ -495,6 +537,10 @@ def _by_position(
         for name in names:
             columns[name] = table[name].array
     return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _order_columns(base: CustomerBase) -> list[str]:
+    return [] if base.orders is None else list(base.orders.frame.columns)
 
 
 def _has_cost_column(plan: Any) -> bool | None:

@@ -34,6 +34,7 @@ __all__ = [
     "churn_table",
     "cohort_retention",
     "customer_flow",
+    "period_complete",
 ]
 
 #: Lifecycle labels whose revenue counts as "at risk": customers who have
@@ -57,6 +58,7 @@ FLOW_DTYPES: dict[str, str] = {
     "period_end": "datetime64[ns]", "active_start": "int64", "new": "int64",
     "retained": "int64", "reactivated": "int64", "churned": "int64", "active_end": "int64",
     "churn_rate": "float64", "revenue_new": "float64", "revenue_existing": "float64",
+    "complete": "bool",
 }
 
 
@@ -446,6 +448,34 @@ def churn_summary_from(
     return summary
 
 
+def period_complete(periods: pd.PeriodIndex, first_day: int, as_of: pd.Timestamp) -> np.ndarray:
+    """Whether each period lies wholly within the data (first purchase day to ``as_of``).
+
+    Parameters
+    ----------
+    periods : pandas.PeriodIndex
+    first_day : int
+        The first purchase day of the data (days since 1970-01-01).
+    as_of : pandas.Timestamp
+        The analysis date: the data end there.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> months = pd.period_range("2011-11", "2011-12", freq="M")
+    >>> day = int(np.datetime64("2011-11-01", "D").astype(np.int64))
+    >>> period_complete(months, day, pd.Timestamp("2011-12-09")).tolist()
+    [True, False]
+    """
+    start = periods.start_time.to_numpy().astype("datetime64[D]").astype(np.int64)
+    end = periods.end_time.normalize().to_numpy().astype("datetime64[D]").astype(np.int64)
+    last = int(as_of.to_datetime64().astype("datetime64[D]").astype(np.int64))
+    return np.asarray((start >= first_day) & (end <= last), dtype=bool)
+
+
 def _period_ordinals(days: np.ndarray, period: str) -> np.ndarray:
     """Period ordinals (consecutive periods differ by 1) of day numbers."""
     # pandas converts each calendar day of the range once, not each order
@@ -503,7 +533,11 @@ def cohort_retention(
     -------
     DataFrame
         Index ``cohort`` (period[...] dtype): the acquisition periods that
-        have at least one customer, in time order. Columns:
+        have at least one customer, in time order. ``attrs`` holds ``as_of``,
+        ``period``, ``metric`` and ``partial_periods``: the calendar periods
+        (as text, e.g. ``"2011-12"``) only partly covered by the data (see
+        :func:`period_complete`); a cell of cohort c and column k is partial
+        when period c + k is. Columns:
 
         * ``cohort_size`` (int64): customers whose first purchase is in the
           cohort period. Summed over cohorts it is the number of customers
@@ -572,7 +606,10 @@ def cohort_retention(
     columns = pd.Index(range(n_offsets), name="periods_since_acquisition")
     result = pd.DataFrame(matrix, index=index, columns=columns)
     result.insert(0, "cohort_size", cohort_sizes.astype("int64"))
-    result.attrs = {"as_of": base.as_of.date().isoformat(), "period": freq, "metric": metric}
+    calendar = _period_index(int(cohort_ords[0]), n_offsets, freq)
+    partial = ~period_complete(calendar, int(coded.day.min()), base.as_of)
+    result.attrs = {"as_of": base.as_of.date().isoformat(), "period": freq, "metric": metric,
+                    "partial_periods": [str(p) for p in calendar[partial]]}
     return result
 
 
@@ -636,6 +673,11 @@ def customer_flow(
           of customers whose first purchase is in the period.
         * ``revenue_existing`` (float64): the same for customers whose first
           purchase was in an earlier period.
+        * ``complete`` (bool): the whole period lies within the data, from
+          the first purchase day to ``as_of`` (see :func:`period_complete`).
+          The first period is partial when the data start after its first
+          day, the last one when ``as_of`` is before its last day: their
+          counts cover only part of a period.
 
         Orders of customers who never made a purchase, and orders dated
         before a customer's first purchase (only non-purchases can be),
@@ -670,6 +712,7 @@ def customer_flow(
     periods = _period_index(first_period, n_periods, period)
     periods.name = "period"
     period_end = pd.DatetimeIndex(periods.end_time.normalize()).as_unit("ns")
+    complete = period_complete(periods, int(coded.day.min()), base.as_of)
     period_end = period_end.where(period_end <= base.as_of, base.as_of)
     end_day = period_end.to_numpy().astype("datetime64[D]").astype("int64")
 
@@ -719,6 +762,7 @@ def customer_flow(
             "churn_rate": churn_rate,
             "revenue_new": revenue_new,
             "revenue_existing": revenue_existing,
+            "complete": complete,
         },
         index=periods,
     )
