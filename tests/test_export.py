@@ -25,8 +25,8 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "export.md"
 # rfm_loyalty.export.SCHEMAS (and SCHEMA_VERSION), regenerate docs/export.md from
 # schema_markdown(), and record the new pair here.
 RECORDED = {
-    "customers": (1, "1e99a3048a798094"),
-    "segments": (1, "940f6f3940056726"),
+    "customers": (2, "9b0003c2a8d146d5"),
+    "segments": (2, "b45df966e2781394"),
     "lifecycle": (1, "a5259917e9055682"),
     "campaigns_lifecycle": (1, "ea58eb97a706d1d6"),
     "campaigns_segment": (1, "ca3db21cf6938a39"),
@@ -37,10 +37,10 @@ RECORDED = {
     "tiers": (1, "68dbb8d81b7b2244"),
     "churn": (1, "9c3892a4a79f20fa"),
     "retention": (1, "e1db34ee3c8de089"),
-    "flow": (1, "9164a8a80b10d49f"),
+    "flow": (2, "1d723e275424cd17"),
     "model_parameters": (1, "19689d37bd5fa4bb"),
 }
-RECORDED_SET = (1, "fd5b1447a651b25e")
+RECORDED_SET = (2, "486f26db1c5d32c6")
 
 HOSTILE_IDS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "'quoted", "<b>bold</b>", "顾客一"]
 HOSTILE_RULES = (

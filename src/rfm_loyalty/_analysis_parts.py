@@ -22,7 +22,7 @@ from rfm_loyalty.concentration import concentration_by
 from rfm_loyalty.exceptions import InvalidParameterError, ModelFitError, ModelWarning
 from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules
 from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
-from rfm_loyalty.segments import Segment, segment_summary
+from rfm_loyalty.segments import OTHER, OTHER_ZH, Segment, segment_summary
 from rfm_loyalty.summary import CustomerBase
 
 #: Why an analysis of an engine source has no order-level tables (``Analysis.order_level_note``).
@@ -229,11 +229,28 @@ def _label_texts(rules: Sequence[Segment]) -> pd.DataFrame:
         first.setdefault(rule.name, rule)
     return pd.DataFrame(
         {
+            "segment_zh": [r.name_zh or r.name for r in first.values()],
             "description": [r.description for r in first.values()],
             "segment_action": [r.action for r in first.values()],
+            "action_zh": [r.action_zh or r.action for r in first.values()],
         },
         index=pd.Index(list(first), name="segment"),
     )
+
+
+def segment_names_zh(customers: pd.DataFrame, rules: Sequence[Segment]) -> pd.Categorical:
+    """Return the Chinese name of every customer's segment (the English one when none).
+
+    Read from the segment column's categories, so one lookup per segment.
+    """
+    texts = _label_texts(rules)["segment_zh"].to_dict()
+    texts.setdefault(OTHER, OTHER_ZH)
+    segment = customers["segment"].cat
+    names = [texts.get(str(c), str(c)) for c in segment.categories]
+    # two segments translated alike keep apart by their English name
+    names = [z if names.count(z) == 1 else f"{z} ({c})"
+             for z, c in zip(names, segment.categories, strict=True)]
+    return pd.Categorical.from_codes(segment.codes.to_numpy(), categories=pd.Index(names))
 
 
 def _with_profit(summary: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -264,8 +281,12 @@ def summarise_segments(
         table = _with_profit(table, customers, "segment")
     texts = _label_texts(rules)
     names = [str(s) for s in table.index]
+    zh = texts["segment_zh"].reindex(names).to_numpy()
+    table.insert(0, "segment_zh", [z if isinstance(z, str) else (OTHER_ZH if n == OTHER else n)
+                                   for z, n in zip(zh, names, strict=True)])
     table["description"] = texts["description"].reindex(names).fillna("").to_numpy()
     table["action"] = texts["segment_action"].reindex(names).fillna("").to_numpy()
+    table["action_zh"] = texts["action_zh"].reindex(names).fillna("").to_numpy()
     return table
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
 
 #: Version of the set of exported schemas; bumped whenever a table's version is.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _DTYPES = ("text", "int64", "float64", "bool", "datetime")
 _WHEN = ("always", "profit", "models")
 _TEXT = pd.Series(["x"]).dtype  # object on pandas 2.2, str on pandas 3
@@ -92,7 +92,7 @@ _SUMMARY_COLUMNS = (
 
 #: Every exported table, in export order.
 SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.name: s for s in (
-    TableSchema("customers", 1, "One row per customer with a purchase: every score and label.", (
+    TableSchema("customers", 2, "One row per customer with a purchase: every score and label.", (
         _c("customer_id", "text", "customer id"),
         _c("first_purchase", "datetime", "day of the first purchase"),
         _c("last_purchase", "datetime", "day of the last purchase"),
@@ -109,6 +109,7 @@ SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.name: s for s in (
         _c("rfm_code", "text", "the three scores, e.g. 545"),
         _c("rfm_score", "int64", "r_score + f_score + m_score"),
         _c("segment", "text", "RFM segment name"),
+        _c("segment_zh", "text", "Chinese name of the segment"),
         _c("lifecycle", "text", "lifecycle cohort (new, active, returning, cooling, ...)"),
         _c("lifecycle_zh", "text", "Chinese name of the cohort"),
         _c("action", "text", "marketing action of the cohort"),
@@ -127,11 +128,13 @@ SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.name: s for s in (
         _c("clv", "float64", "discounted expected revenue over horizon_months (NaN when "
            "Gamma-Gamma could not be fitted)", "models"),
     )),
-    TableSchema("segments", 1, "One row per RFM segment, in rule order (Other last).", (
+    TableSchema("segments", 2, "One row per RFM segment, in rule order (Other last).", (
         _c("segment", "text", "segment name"),
+        _c("segment_zh", "text", "Chinese name of the segment"),
         *_SUMMARY_COLUMNS,
         _c("description", "text", "who the customers are"),
         _c("action", "text", "what marketing does with them"),
+        _c("action_zh", "text", "the action in Chinese"),
     )),
     TableSchema("lifecycle", 1, "One row per lifecycle cohort, in lifecycle order.", (
         _c("lifecycle", "text", "cohort label"),
@@ -204,7 +207,7 @@ SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.name: s for s in (
         _c("period", "int64", "periods since acquisition"),
         _c("retention", "float64", "share of the cohort buying in that period"),
     )),
-    TableSchema("flow", 1, "Customer flow per period (the leaky bucket).", (
+    TableSchema("flow", 2, "Customer flow per period (the leaky bucket).", (
         _c("period", "text", "the period, e.g. 2024-01"),
         _c("period_end", "datetime", "date activity is measured at"),
         _c("active_start", "int64", "active at the previous period's end"),
@@ -216,6 +219,7 @@ SCHEMAS: Mapping[str, TableSchema] = MappingProxyType({s.name: s for s in (
         _c("churn_rate", "float64", "churned / active_start"),
         _c("revenue_new", "float64", "revenue of customers acquired in the period"),
         _c("revenue_existing", "float64", "revenue of earlier customers"),
+        _c("complete", "bool", "the whole period lies within the data (False: partial)"),
     )),
     TableSchema("model_parameters", 1, "Fitted BG/NBD and Gamma-Gamma parameters.", (
         _c("model", "text", "bgnbd or gamma_gamma"),

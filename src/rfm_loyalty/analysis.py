@@ -44,6 +44,7 @@ from rfm_loyalty._analysis_parts import (
     empty_retention,
     fit_models,
     profit_and_note,
+    segment_names_zh,
     summarise_lifecycle,
     summarise_segments,
 )
@@ -346,7 +347,8 @@ def analyze(
           ``monetary_total, monetary_mean`` (float64): :func:`rfm_table`.
         - ``r_score, f_score, m_score`` (int64), ``rfm_code`` (text),
           ``rfm_score`` (int64): :class:`RFMScorer`.
-        - ``segment`` (ordered category): :func:`assign_segments`.
+        - ``segment`` (ordered category): :func:`assign_segments`;
+          ``segment_zh`` (category): its Chinese name.
         - ``lifecycle`` (ordered category), ``lifecycle_zh``, ``action``,
           ``action_zh``, ``lifecycle_rule`` (category), ``purchases_in_window``,
           ``purchases_before_window`` (int64): :func:`lifecycle_labels`.
@@ -361,7 +363,9 @@ def analyze(
         ``lifecycle``): :func:`segment_summary` columns (customers,
         customer_share, revenue, revenue_share, mean_recency_days,
         mean_frequency, mean_monetary), ``profit`` and ``profit_share`` with
-        a cost input, then the label's description/names and action(s).
+        a cost input, then the label's description/names and action(s):
+        ``segments`` starts with ``segment_zh`` and ends with
+        ``description``, ``action``, ``action_zh``.
 
     Raises
     ------
@@ -432,9 +436,11 @@ def analyze(
     # Every per-customer table below is built from the base, row for row in
     # its order: the customer table is assembled by position, never by
     # hashing the customer ids again.
+    scored["segment_zh"] = segment_names_zh(scored, settings.segment_rules)
     parts: list[tuple[pd.DataFrame, Sequence[str]]] = [
         (rfm, list(rfm.columns)),
-        (scored, ["r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment"]),
+        (scored, ["r_score", "f_score", "m_score", "rfm_code", "rfm_score", "segment",
+                  "segment_zh"]),
         (labels.rename(columns={"rule": "lifecycle_rule"}), _LIFECYCLE_COLUMNS),
     ]
     churn_customers = None

@@ -23,6 +23,7 @@ from rfm_loyalty.exceptions import SchemaError
 
 __all__ = [
     "OTHER",
+    "OTHER_ZH",
     "SEGMENT_PRESETS",
     "Segment",
     "SegmentLint",
@@ -73,6 +74,9 @@ class Segment:
         Who the customers are, in words.
     action : str, default ""
         What marketing does with them.
+    name_zh, action_zh : str, default ""
+        The name and the action in Chinese (``lang="zh"`` views show them;
+        empty: the English text is shown).
 
     Examples
     --------
@@ -87,6 +91,8 @@ class Segment:
     m: tuple[int, int] = (1, _MAX_SCORE)
     description: str = ""
     action: str = ""
+    name_zh: str = ""
+    action_zh: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -99,7 +105,7 @@ class Segment:
         for dim in ("r", "f", "m"):
             # frozen: normalise lists and numpy ints to a plain tuple of ints.
             object.__setattr__(self, dim, _check_range(self.name, dim, getattr(self, dim)))
-        for field in ("description", "action"):
+        for field in ("description", "action", "name_zh", "action_zh"):
             if not isinstance(getattr(self, field), str):
                 raise ValueError(
                     f"Segment {self.name!r}: {field} must be a string. "
@@ -150,66 +156,79 @@ _DEFAULT = (
         description="Bought most recently, buy most often and spend the most.",
         action="Reward: early access to new products, loyalty perks, ask for reviews "
         "and referrals; no discounts needed.",
+        name_zh="冠军客户", action_zh="回馈：新品抢先体验、会员礼遇，邀请评价和推荐；无需折扣。",
     ),
     Segment(
         "Loyal Customers", r=(5, 5), f=(4, 5), m=(1, 3),
         description="Buy often and recently, with a smaller total spend.",
         action="Upsell higher-value products; loyalty programme; ask for reviews.",
+        name_zh="忠诚客户", action_zh="推荐更高价值的商品；会员计划；邀请评价。",
     ),
     Segment(
         "Loyal Customers", r=(3, 4), f=(4, 5), m=(1, 5),
         description="Buy often; the last purchase is fairly recent.",
         action="Upsell higher-value products; loyalty programme; ask for reviews.",
+        name_zh="忠诚客户", action_zh="推荐更高价值的商品；会员计划；邀请评价。",
     ),
     Segment(
         "Potential Loyalist", r=(4, 5), f=(2, 3), m=(1, 5),
         description="Recent customers with a few purchases.",
         action="Membership or loyalty offer; recommend related products.",
+        name_zh="潜在忠诚客户", action_zh="会员或忠诚度优惠；推荐相关商品。",
     ),
     Segment(
         "New Customers", r=(5, 5), f=(1, 1), m=(1, 5),
         description="Bought very recently, for the first time.",
         action="Onboarding and a reason to make the second purchase.",
+        name_zh="新客户", action_zh="新客引导，给出二次购买的理由。",
     ),
     Segment(
         "Promising", r=(4, 4), f=(1, 1), m=(1, 5),
         description="One fairly recent purchase.",
         action="Build brand awareness; small incentive or free trial.",
+        name_zh="有潜力客户", action_zh="建立品牌认知；小额激励或免费试用。",
     ),
     Segment(
         "Need Attention", r=(3, 3), f=(3, 3), m=(1, 5),
         description="Middling recency and frequency.",
         action="Limited-time offer and personalised recommendations.",
+        name_zh="需要关注客户", action_zh="限时优惠与个性化推荐。",
     ),
     Segment(
         "About To Sleep", r=(3, 3), f=(1, 2), m=(1, 5),
         description="Few purchases, the last one a while ago.",
         action="Share popular products and a discount before they lapse.",
+        name_zh="即将沉睡客户", action_zh="在其流失前推送热门商品和折扣。",
     ),
     Segment(
         "At Risk", r=(1, 2), f=(4, 5), m=(1, 3),
         description="Used to buy often but not for a long time; moderate spend.",
         action="Personal win-back message, renewal offer, helpful content.",
+        name_zh="流失风险客户", action_zh="个性化挽回信息、续订优惠和有用内容。",
     ),
     Segment(
         "At Risk", r=(1, 2), f=(3, 3), m=(1, 5),
         description="Bought several times, but not for a long time.",
         action="Personal win-back message, renewal offer, helpful content.",
+        name_zh="流失风险客户", action_zh="个性化挽回信息、续订优惠和有用内容。",
     ),
     Segment(
         "Can't Lose Them", r=(1, 2), f=(4, 5), m=(4, 5),
         description="Bought often and spent the most, but not for a long time.",
         action="Win them back in person: new versions, strong offer, a call.",
+        name_zh="不能失去的客户", action_zh="亲自挽回：新版本、有力优惠、电话联系。",
     ),
     Segment(
         "Hibernating", r=(2, 2), f=(1, 2), m=(1, 5),
         description="Last purchase long ago, few purchases.",
         action="Relevant products and special discounts; recreate brand value.",
+        name_zh="休眠客户", action_zh="相关商品和特别折扣；重建品牌价值。",
     ),
     Segment(
         "Lost", r=(1, 1), f=(1, 2), m=(1, 5),
         description="Lowest recency and few purchases.",
         action="Reach out only in reactivation campaigns; otherwise do not spend on them.",
+        name_zh="已流失客户", action_zh="仅在召回活动中触达；否则不再投入。",
     ),
 )
 
@@ -218,28 +237,43 @@ _DEFAULT = (
 # Reproduced cell for cell, see docs/segments.md for the source note.
 _RF_GRID = (
     Segment("Hibernating", r=(1, 2), f=(1, 2), m=(1, 5),
+            name_zh="休眠客户",
             description="R 1-2, F 1-2 (regex [1-2][1-2])."),
     Segment("At Risk", r=(1, 2), f=(3, 4), m=(1, 5),
+            name_zh="流失风险客户",
             description="R 1-2, F 3-4 (regex [1-2][3-4])."),
     Segment("Can't Lose", r=(1, 2), f=(5, 5), m=(1, 5),
+            name_zh="不能失去的客户",
             description="R 1-2, F 5 (regex [1-2]5)."),
     Segment("About To Sleep", r=(3, 3), f=(1, 2), m=(1, 5),
+            name_zh="即将沉睡客户",
             description="R 3, F 1-2 (regex 3[1-2])."),
     Segment("Need Attention", r=(3, 3), f=(3, 3), m=(1, 5),
+            name_zh="需要关注客户",
             description="R 3, F 3 (regex 33)."),
     Segment("Loyal Customers", r=(3, 4), f=(4, 5), m=(1, 5),
+            name_zh="忠诚客户",
             description="R 3-4, F 4-5 (regex [3-4][4-5])."),
     Segment("Promising", r=(4, 4), f=(1, 1), m=(1, 5),
+            name_zh="有潜力客户",
             description="R 4, F 1 (regex 41)."),
     Segment("New Customers", r=(5, 5), f=(1, 1), m=(1, 5),
+            name_zh="新客户",
             description="R 5, F 1 (regex 51)."),
     Segment("Potential Loyalists", r=(4, 5), f=(2, 3), m=(1, 5),
+            name_zh="潜在忠诚客户",
             description="R 4-5, F 2-3 (regex [4-5][2-3])."),
     Segment("Champions", r=(5, 5), f=(4, 5), m=(1, 5),
+            name_zh="冠军客户",
             description="R 5, F 4-5 (regex 5[4-5])."),
 )
 
+#: Chinese name of customers no rule matches.
+OTHER_ZH = "其他"
+
 #: Named rule sets, all written for 5 score bands (``RFMScorer(n_bins=5)``).
+#: The Chinese names and actions are this library's translation of the
+#: English ones (no Chinese source names these eleven segments).
 #: ``"default"``: our 11-segment set covering all 125 cells, no rule shadowed.
 #: ``"rf_grid"``: the widely copied R x F ``seg_map`` table, reproduced exactly.
 SEGMENT_PRESETS: MappingProxyType[str, tuple[Segment, ...]] = MappingProxyType(
