@@ -1,0 +1,497 @@
+"""Per-customer loyalty indicators, in one vectorised pass over the orders.
+
+Every column is one formula over the customer's purchase days
+``d_1 < d_2 < ... < d_k`` (distinct calendar days with a purchase), their
+orders and, when the orders name them, their lines' products, categories,
+list prices and channels. ``A`` is the ``as_of`` day and ``W`` the window in
+days. The formulas are in :func:`loyalty_indicators` and ``docs/loyalty.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty._loyalty.base import Coded, coded_orders, pair_key, prepared
+from rfm_loyalty._validation import Days, Fraction, Whole, check_params
+from rfm_loyalty.orders import Orders
+
+__all__ = ["MEASURE_COLUMNS", "LoyaltyIndicators", "loyalty_indicators"]
+
+#: Days of one "month" of the spend slope: 30-day blocks counted back from as_of.
+SLOPE_BLOCK_DAYS = 30
+
+#: The columns of each measure that needs an optional order column, and that column.
+MEASURE_COLUMNS: Mapping[str, tuple[tuple[str, ...], str]] = MappingProxyType(
+    {
+        "products": (("distinct_products", "repurchased_products"), "product"),
+        "categories": (("distinct_categories", "categories_added"), "category"),
+        "price": (
+            ("discount_spend_share", "discount_order_share", "mean_discount_depth",
+             "deal_dependent"),
+            "list_price or discount",
+        ),
+        "channels": (("channels_used", "main_channel"), "channel"),
+    }
+)
+
+_HOW_TO_NAME = {
+    "products": "OrderColumns(product=...)",
+    "categories": "OrderColumns(category=...)",
+    "price": "OrderColumns(list_price=...) or OrderColumns(discount=...)",
+    "channels": "OrderColumns(channel=...)",
+}
+_LINE_ROLE = {"products": "product", "categories": "category", "price": "list_amount",
+              "channels": "channel"}
+
+_CONSTRAINTS = {
+    "window_days": Days(minimum=1, example=90),
+    "discount_min_depth": Fraction(low_open=True, high_open=True, example=0.01),
+    "deal_threshold": Fraction(low_open=True, example=0.8),
+    "deal_min_orders": Whole(minimum=1, example=2),
+}
+
+
+@dataclass(frozen=True)
+class LoyaltyIndicators:
+    """The per-customer loyalty indicators and the measures left out.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per customer with a purchase (index ``customer_id``, sorted);
+        columns as documented in :func:`loyalty_indicators`.
+    missing : Mapping[str, str]
+        Column -> why it is not in ``table`` (its input column is not named,
+        or holds no value on any purchase line). Never a column of zeros.
+    as_of : pandas.Timestamp
+        The analysis date.
+    params : Mapping[str, Any]
+        The parameters of the call (``window_days``, ...).
+    """
+
+    table: pd.DataFrame
+    missing: Mapping[str, str]
+    as_of: pd.Timestamp
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [
+            f"Loyalty indicators as of {self.as_of.date()}: {len(self.table):,} customers, "
+            f"{self.table.shape[1]} columns (window {self.params.get('window_days')} days)."
+        ]
+        for column, reason in self.missing.items():
+            lines.append(f"  left out {column}: {reason}")
+        return "\n".join(lines)
+
+
+def loyalty_indicators(
+    orders: Orders | pd.DataFrame,
+    *,
+    as_of: Any = None,
+    window_days: int = 90,
+    discount_min_depth: float = 0.01,
+    deal_threshold: float = 0.8,
+    deal_min_orders: int = 2,
+) -> LoyaltyIndicators:
+    """Measure each customer's loyalty from their orders: repeat, rhythm, trend, breadth.
+
+    Notation: ``d_1 < ... < d_k`` are the customer's purchase days (distinct
+    calendar days with a purchase, an order with a positive net amount),
+    ``g_i = d_{i+1} - d_i`` the ``k - 1`` gaps between them, ``A`` the
+    ``as_of`` day, ``W = window_days``. An order is in the *recent* window
+    when ``0 <= A - day < W`` and in the *prior* window when
+    ``W <= A - day < 2W`` (two windows of W days each).
+
+    Parameters
+    ----------
+    orders : Orders or pandas.DataFrame
+        Prepared orders (``prepare_orders``/``read_orders``; with
+        ``Orders.lines`` when product, category, list price, discount or
+        channel columns are named), or order lines with the canonical names.
+    as_of : date-like, optional
+        Analysis date; default ``orders.as_of``.
+    window_days : int, default 90
+        Length ``W`` of the recent and the prior window.
+    discount_min_depth : float, default 0.01
+        A line is *discounted* when ``1 - amount / list_amount`` is at least
+        this (1% off): rounding of prices is not a discount.
+    deal_threshold : float, default 0.8
+        ``deal_dependent`` when at least this share of the customer's
+        purchases (with a known list price) had a discounted line.
+    deal_min_orders : int, default 2
+        ... and at least this many such purchases (one discounted purchase
+        says nothing about a habit).
+
+    Returns
+    -------
+    LoyaltyIndicators
+        ``.table``: index ``customer_id`` (text, sorted), one row per
+        customer with a purchase.
+
+        =======================  ==============  ===================================================
+        column                   dtype           formula
+        =======================  ==============  ===================================================
+        purchases                int64           orders that are purchases
+        repeat_purchases         int64           purchases - 1
+        purchase_days            int64           k
+        repeat_purchase_days     int64           k - 1
+        active_months            int64           distinct calendar months with a purchase
+        tenure_months            int64           calendar months from d_1's month to A's, inclusive
+        active_month_share       float64         active_months / tenure_months
+        mean_gap_days            float64         mean of g = (d_k - d_1) / (k - 1); NaN if k = 1
+        median_gap_days          float64         median of g; NaN if k = 1
+        gap_cv                   float64         std(g) / mean(g), population std; NaN if k < 3
+        expected_next_purchase   datetime64[ns]  d_k + ceil(median_gap_days) days; NaT if k = 1
+        overdue_ratio            float64         (A - d_k) / median_gap_days; NaN if k = 1
+        spend_recent             float64         net amount of the orders in the recent window
+        spend_prior              float64         net amount of the orders in the prior window
+        spend_change             float64         spend_recent - spend_prior
+        orders_recent            int64           purchases in the recent window
+        orders_prior             int64           purchases in the prior window
+        aov_recent               float64         amount of recent purchases / orders_recent (NaN: 0)
+        aov_prior                float64         the same in the prior window
+        aov_change               float64         aov_recent - aov_prior (NaN unless both exist)
+        monthly_spend_slope      float64         least-squares slope of spend per 30-day block
+        distinct_products        int64           products on purchase lines (needs product)
+        repurchased_products     int64           products on 2+ purchases (needs product)
+        distinct_categories      int64           categories on purchase lines (needs category)
+        categories_added         float64         categories first bought in the recent window
+        discount_spend_share     float64         discounted spend / spend with a list price
+        discount_order_share     float64         purchases with a discount / with a list price
+        mean_discount_depth      float64         1 - paid / list, over the discounted lines
+        deal_dependent           bool            discount_order_share >= deal_threshold (see above)
+        channels_used            int64           distinct channels on purchase lines (needs channel)
+        main_channel             category        channel with the most purchase spend
+        =======================  ==============  ===================================================
+
+        Details: ``monthly_spend_slope`` fits ``spend_b = a + slope * t_b``
+        over the customer's 30-day blocks ending on ``A`` (block 0 is
+        ``0 <= A - day < 30``; ``t`` counts blocks forward in time from the
+        block of ``d_1``; blocks without an order count as 0), in currency
+        per 30 days; NaN with a single block. Spend in windows and blocks is
+        net (returns reduce it). Product, category and channel measures read
+        the lines with a positive amount of purchase orders (a missing value
+        is not a product). ``categories_added`` counts the customer's
+        categories whose first purchase is in the recent window, for
+        customers whose first purchase is before it (NaN otherwise: there is
+        no earlier basket to add to). Price measures read those lines with a
+        known list amount > 0; ``mean_discount_depth`` is
+        ``sum(list - paid) / sum(list)`` over the discounted lines (NaN
+        without one). ``main_channel`` breaks ties by the channel's name.
+
+        ``.missing``: each column left out -> the reason (the input column
+        is not named, or has no value on any purchase line).
+
+    Raises
+    ------
+    InvalidParameterError
+        A parameter is out of range (before any work).
+    TypeError
+        ``orders`` is an engine source (the orders stay in the engine).
+
+    Examples
+    --------
+    >>> from rfm_loyalty.loyalty import loyalty_indicators
+    >>> frame = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "b"],
+    ...     "order_date": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-01-31",
+    ...                                   "2024-03-01"]),
+    ...     "amount": [10.0, 20.0, 30.0, 5.0]})
+    >>> result = loyalty_indicators(frame, window_days=30)  # as_of: the last order, 2024-03-01
+    >>> result.table[["repeat_purchase_days", "median_gap_days", "overdue_ratio",
+    ...               "spend_recent", "spend_prior"]]
+                 repeat_purchase_days  median_gap_days  overdue_ratio  spend_recent  spend_prior
+    customer_id
+    a                               2             15.0            2.0           0.0         50.0
+    b                               0              NaN            NaN           5.0          0.0
+    >>> sorted(result.missing)[:2]
+    ['categories_added', 'channels_used']
+    """
+    params = check_params(
+        "loyalty_indicators", _CONSTRAINTS,
+        {"window_days": window_days, "discount_min_depth": discount_min_depth,
+         "deal_threshold": deal_threshold, "deal_min_orders": deal_min_orders},
+    )
+    orders = prepared(orders, as_of, "loyalty_indicators")
+    coded = coded_orders(orders, "loyalty_indicators")
+    columns = _rhythm(coded)
+    columns.update(_windows(coded, params["window_days"]))
+    columns["monthly_spend_slope"] = _spend_slope(coded)
+    missing: dict[str, str] = {}
+    lines = orders.lines
+    for measure, (names, _) in MEASURE_COLUMNS.items():
+        values = None
+        role = _LINE_ROLE[measure]
+        if lines is None or role not in lines.columns:
+            reason = (f"needs the {MEASURE_COLUMNS[measure][1]} column, which the orders do "
+                      f"not name: pass {_HOW_TO_NAME[measure]}")
+        else:
+            usable = _purchase_lines(lines, coded, role)
+            if usable is None:
+                reason = (f"the {MEASURE_COLUMNS[measure][1]} column has no value on any "
+                          "purchase line")
+            else:
+                values = _LINE_MEASURES[measure](usable, coded, params)
+        if values is None:
+            missing.update(dict.fromkeys(names, reason))
+        else:
+            columns.update(values)
+    table = pd.DataFrame(columns, index=coded.index, copy=False)
+    return LoyaltyIndicators(table=table, missing=MappingProxyType(missing),
+                             as_of=orders.as_of, params=MappingProxyType(params))
+
+
+# ---------------------------------------------------------------------------
+# purchase days: repeat, months, gaps
+# ---------------------------------------------------------------------------
+
+
+def _rhythm(c: Coded) -> dict[str, Any]:
+    m = len(c.buyers)
+    cust_row = c.row[c.pd_code]  # the distinct purchase days' customer rows (sorted)
+    k = np.bincount(cust_row, minlength=m)
+    first_pos = np.flatnonzero(c.first_of_customer)
+    last_pos = np.r_[first_pos[1:] - 1, len(cust_row) - 1]
+    first, last = c.pd_day[first_pos], c.pd_day[last_pos]
+    purchases = np.bincount(c.row[c.code[c.purchase]], minlength=m).astype(np.int64)
+
+    month = c.pd_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    new_month = c.first_of_customer.copy()
+    new_month[1:] |= month[1:] != month[:-1]
+    active_months = np.bincount(cust_row[new_month], minlength=m).astype(np.int64)
+    as_of_month = int(np.datetime64(c.as_of_day, "D").astype("datetime64[M]").astype(np.int64))
+    tenure_months = (as_of_month - month[first_pos] + 1).astype(np.int64)
+
+    gaps_n = k - 1
+    same = ~c.first_of_customer[1:]
+    gap = np.diff(c.pd_day)[same]
+    gap_row = cust_row[1:][same]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_gap = np.where(gaps_n > 0, (last - first) / gaps_n, np.nan)
+        mean_sq = np.bincount(gap_row, weights=gap.astype(np.float64) ** 2, minlength=m) / gaps_n
+        std = np.sqrt(np.maximum(mean_sq - mean_gap**2, 0.0))
+        gap_cv = np.where(gaps_n >= 2, std / mean_gap, np.nan)
+    median_gap = _group_median(gap_row, gap, gaps_n)
+    recency = c.as_of_day - last
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overdue = recency / median_gap
+    next_day = last + np.ceil(np.nan_to_num(median_gap)).astype(np.int64)
+    expected = next_day.astype("datetime64[D]").astype("datetime64[ns]")
+    expected[gaps_n == 0] = np.datetime64("NaT")
+    return {
+        "purchases": purchases,
+        "repeat_purchases": purchases - 1,
+        "purchase_days": k.astype(np.int64),
+        "repeat_purchase_days": gaps_n.astype(np.int64),
+        "active_months": active_months,
+        "tenure_months": tenure_months,
+        "active_month_share": active_months / tenure_months,
+        "mean_gap_days": mean_gap,
+        "median_gap_days": median_gap,
+        "gap_cv": gap_cv,
+        "expected_next_purchase": expected,
+        "overdue_ratio": overdue,
+    }
+
+
+def _group_median(group: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Median of integer ``values >= 0`` per group (``group`` sorted); NaN for empty groups."""
+    out = np.full(len(counts), np.nan)
+    if len(values) == 0:
+        return out
+    span = int(values.max()) + 1
+    key = pair_key(group, values, span)
+    key.sort()
+    ordered = (key % span).astype(np.float64)
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    has = counts > 0
+    low = start[has] + (counts[has] - 1) // 2
+    high = start[has] + counts[has] // 2
+    out[has] = (ordered[low] + ordered[high]) / 2
+    return out
+
+
+# ---------------------------------------------------------------------------
+# spend in the two windows and the spend slope
+# ---------------------------------------------------------------------------
+
+
+def _windows(c: Coded, window: int) -> dict[str, Any]:
+    m = len(c.buyers)
+    row = c.row[c.code]
+    age = c.as_of_day - c.day
+    bucket = np.minimum(age // window, 2)  # 0 recent, 1 prior, 2 earlier
+    keep = row >= 0  # customers whose orders are all returns have no row
+    key = row[keep] * 3 + bucket[keep]
+    spend = np.bincount(key, weights=c.amount[keep], minlength=3 * m).reshape(m, 3)
+    p = c.purchase[keep]
+    count = np.bincount(key[p], minlength=3 * m).reshape(m, 3)
+    bought = np.bincount(key[p], weights=c.amount[keep][p], minlength=3 * m).reshape(m, 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        aov = np.where(count[:, :2] > 0, bought[:, :2] / count[:, :2], np.nan)
+    return {
+        "spend_recent": spend[:, 0].copy(),
+        "spend_prior": spend[:, 1].copy(),
+        "spend_change": spend[:, 0] - spend[:, 1],
+        "orders_recent": count[:, 0].astype(np.int64),
+        "orders_prior": count[:, 1].astype(np.int64),
+        "aov_recent": aov[:, 0].copy(),
+        "aov_prior": aov[:, 1].copy(),
+        "aov_change": aov[:, 0] - aov[:, 1],
+    }
+
+
+def _spend_slope(c: Coded) -> np.ndarray:
+    """Least-squares slope of spend per 30-day block, from the first purchase's block."""
+    m = len(c.buyers)
+    first_day = c.pd_day[c.first_of_customer]
+    n_blocks = (c.as_of_day - first_day) // SLOPE_BLOCK_DAYS + 1  # T per customer row
+    row = c.row[c.code]
+    block = (c.as_of_day - c.day) // SLOPE_BLOCK_DAYS
+    keep = row >= 0
+    row, block, amount = row[keep], block[keep], c.amount[keep]
+    inside = block < n_blocks[row]  # (a return before the first purchase is left out)
+    row, amount = row[inside], amount[inside]
+    t = (n_blocks[row] - 1 - block[inside]).astype(np.float64)
+    sum_y = np.bincount(row, weights=amount, minlength=m)
+    sum_ty = np.bincount(row, weights=t * amount, minlength=m)
+    blocks = n_blocks.astype(np.float64)
+    sxx = blocks * (blocks**2 - 1) / 12.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (sum_ty - (blocks - 1) / 2 * sum_y) / sxx
+    return np.where(n_blocks >= 2, slope, np.nan)
+
+
+# ---------------------------------------------------------------------------
+# lines: products, categories, prices, channels
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The usable lines of one measure: customer row, order row, day, amount, value."""
+
+    row: np.ndarray
+    order: np.ndarray
+    day: np.ndarray
+    amount: np.ndarray
+    value: np.ndarray  # category codes, or list amounts
+    names: pd.Index | None
+
+
+def _purchase_lines(lines: pd.DataFrame, c: Coded, role: str) -> _Lines | None:
+    order = lines["order"].to_numpy(dtype=np.int64)
+    amount = lines["amount"].to_numpy(dtype=np.float64)
+    column = lines[role]
+    names: pd.Index | None = None
+    if role == "list_amount":
+        value = column.to_numpy(dtype=np.float64)
+        known = np.isfinite(value) & (value > 0)
+    else:
+        cat = column.array
+        value = np.asarray(cat.codes, dtype=np.int64)
+        names = pd.Index(cat.categories)
+        known = value >= 0
+    use = known & c.purchase[order] & (amount > 0)
+    if not use.any():
+        return None
+    order = order[use]
+    return _Lines(row=c.row[c.code[order]], order=order, day=c.day[order], amount=amount[use],
+                  value=value[use], names=names)
+
+
+def _products(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
+    m = len(c.buyers)
+    n_values = len(u.names) if u.names is not None else 1
+    # distinct (order, product): a product counts once per purchase
+    per_order = np.unique(pair_key(u.order, u.value, n_values))
+    order, product = per_order // n_values, per_order % n_values
+    pairs, times = np.unique(pair_key(c.row[c.code[order]], product, n_values),
+                             return_counts=True)
+    row = pairs // n_values
+    return {
+        "distinct_products": np.bincount(row, minlength=m).astype(np.int64),
+        "repurchased_products": np.bincount(row[times >= 2], minlength=m).astype(np.int64),
+    }
+
+
+def _categories(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
+    m = len(c.buyers)
+    n_values = len(u.names) if u.names is not None else 1
+    key = pair_key(u.row, u.value, n_values)
+    pairs, inverse = np.unique(key, return_inverse=True)
+    first_day = np.full(len(pairs), np.iinfo(np.int64).max)
+    np.minimum.at(first_day, inverse, u.day)
+    row = pairs // n_values
+    window = params["window_days"]
+    added = np.bincount(row[c.as_of_day - first_day < window], minlength=m).astype(np.float64)
+    customer_first = c.pd_day[c.first_of_customer]
+    added[c.as_of_day - customer_first < window] = np.nan
+    return {
+        "distinct_categories": np.bincount(row, minlength=m).astype(np.int64),
+        "categories_added": added,
+    }
+
+
+def _price(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
+    m = len(c.buyers)
+    listed = u.value
+    with np.errstate(invalid="ignore", divide="ignore"):
+        depth = 1.0 - u.amount / listed
+    off = depth >= params["discount_min_depth"]
+    known_spend = np.bincount(u.row, weights=u.amount, minlength=m)
+    off_spend = np.bincount(u.row[off], weights=u.amount[off], minlength=m)
+    off_list = np.bincount(u.row[off], weights=listed[off], minlength=m)
+    n_rows = len(c.code)
+    order_known = np.bincount(u.order, minlength=n_rows) > 0
+    order_off = np.bincount(u.order[off], minlength=n_rows) > 0
+    known_orders = np.bincount(c.row[c.code[order_known]], minlength=m)
+    off_orders = np.bincount(c.row[c.code[order_off]], minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spend_share = np.where(known_spend > 0, off_spend / known_spend, np.nan)
+        order_share = np.where(known_orders > 0, off_orders / known_orders, np.nan)
+        mean_depth = np.where(off_list > 0, (off_list - off_spend) / off_list, np.nan)
+    dependent = (known_orders >= params["deal_min_orders"]) & (
+        np.nan_to_num(order_share) >= params["deal_threshold"]
+    )
+    return {
+        "discount_spend_share": spend_share,
+        "discount_order_share": order_share,
+        "mean_discount_depth": mean_depth,
+        "deal_dependent": dependent,
+    }
+
+
+def _channels(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
+    m = len(c.buyers)
+    assert u.names is not None
+    n_values = len(u.names)
+    pairs, inverse = np.unique(pair_key(u.row, u.value, n_values), return_inverse=True)
+    spend = np.bincount(inverse, weights=u.amount)
+    row, channel = pairs // n_values, pairs % n_values
+    # per customer: the most spend first, then the channel's name
+    rank_name = np.argsort(np.argsort(u.names.to_numpy(dtype=str)))
+    order = np.lexsort((rank_name[channel], -spend, row))
+    top = order[np.r_[True, row[order][1:] != row[order][:-1]]]
+    main = np.full(m, -1, dtype=np.int64)
+    main[row[top]] = rank_name[channel[top]]
+    # categories sorted by name: the same whatever the order of the input rows
+    names = u.names.take(np.argsort(u.names.to_numpy(dtype=str)))
+    return {
+        "channels_used": np.bincount(row, minlength=m).astype(np.int64),
+        "main_channel": pd.Categorical.from_codes(main, categories=names),
+    }
+
+
+_LINE_MEASURES = {
+    "products": _products,
+    "categories": _categories,
+    "price": _price,
+    "channels": _channels,
+}
