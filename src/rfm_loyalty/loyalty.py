@@ -8,14 +8,20 @@ every one a documented formula (``docs/loyalty.md``):
   days, ``overdue_ratio``), spend trend, breadth (products, categories),
   price sensitivity (discounts) and channels, one row per customer. A
   measure whose input column is absent is left out with the reason.
+* :func:`second_purchase`: onboarding, the share of new customers who buy
+  again within 30/60/90 days per acquisition cohort (censoring-aware) and
+  the Kaplan-Meier time-to-second-purchase curve.
 """
 
 from __future__ import annotations
 
 from rfm_loyalty._loyalty.indicators import MEASURE_COLUMNS, LoyaltyIndicators, loyalty_indicators
+from rfm_loyalty._loyalty.onboarding import SecondPurchase, second_purchase
 
 __all__ = [
     "MEASURE_COLUMNS",
     "LoyaltyIndicators",
+    "SecondPurchase",
     "loyalty_indicators",
+    "second_purchase",
 ]
