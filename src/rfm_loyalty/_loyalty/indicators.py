@@ -220,9 +220,10 @@ def loyalty_indicators(
     )
     orders = prepared(orders, as_of, "loyalty_indicators")
     coded = coded_orders(orders, "loyalty_indicators")
-    columns = _rhythm(coded)
-    columns.update(_windows(coded, params["window_days"]))
-    columns["monthly_spend_slope"] = _spend_slope(coded)
+    windows = _windows_and_slope(coded, params["window_days"])
+    columns = {name: windows.pop(name) for name in ("purchases", "repeat_purchases")}
+    columns.update(_rhythm(coded))
+    columns.update(windows)
     missing: dict[str, str] = {}
     lines = orders.lines
     for measure, (names, _) in MEASURE_COLUMNS.items():
@@ -253,31 +254,35 @@ def loyalty_indicators(
 
 
 def _rhythm(c: Coded) -> dict[str, Any]:
-    m = len(c.buyers)
-    cust_row = c.row[c.pd_code]  # the distinct purchase days' customer rows (sorted)
-    k = np.bincount(cust_row, minlength=m)
+    # The distinct purchase days are sorted by customer then day, so every
+    # per-customer sum is a difference of running sums at the customer's first
+    # and last position: no scatter over millions of rows.
+    n_days = len(c.pd_day)
     first_pos = np.flatnonzero(c.first_of_customer)
-    last_pos = np.r_[first_pos[1:] - 1, len(cust_row) - 1]
+    last_pos = np.r_[first_pos[1:] - 1, n_days - 1]
     first, last = c.pd_day[first_pos], c.pd_day[last_pos]
-    purchases = np.bincount(c.row[c.code[c.purchase]], minlength=m).astype(np.int64)
+    k = last_pos - first_pos + 1
 
-    month = c.pd_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    new_month = c.first_of_customer.copy()
-    new_month[1:] |= month[1:] != month[:-1]
-    active_months = np.bincount(cust_row[new_month], minlength=m).astype(np.int64)
-    as_of_month = int(np.datetime64(c.as_of_day, "D").astype("datetime64[M]").astype(np.int64))
+    month = _month_numbers(c.pd_day)
+    new_month = np.empty(n_days, dtype=bool)
+    new_month[0] = True
+    np.not_equal(month[1:], month[:-1], out=new_month[1:])
+    new_month |= c.first_of_customer
+    running = np.cumsum(new_month)
+    active_months = (running[last_pos] - running[first_pos] + 1).astype(np.int64)
+    as_of_month = int(_month_numbers(np.array([c.as_of_day]))[0])
     tenure_months = (as_of_month - month[first_pos] + 1).astype(np.int64)
 
     gaps_n = k - 1
-    same = ~c.first_of_customer[1:]
-    gap = np.diff(c.pd_day)[same]
-    gap_row = cust_row[1:][same]
+    gap = np.diff(c.pd_day)
+    gap[c.first_of_customer[1:]] = 0  # the step from one customer to the next is no gap
+    squares = np.r_[0.0, np.cumsum(gap.astype(np.float64) ** 2)]
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_gap = np.where(gaps_n > 0, (last - first) / gaps_n, np.nan)
-        mean_sq = np.bincount(gap_row, weights=gap.astype(np.float64) ** 2, minlength=m) / gaps_n
+        mean_sq = (squares[last_pos] - squares[first_pos]) / gaps_n
         std = np.sqrt(np.maximum(mean_sq - mean_gap**2, 0.0))
         gap_cv = np.where(gaps_n >= 2, std / mean_gap, np.nan)
-    median_gap = _group_median(gap_row, gap, gaps_n)
+    median_gap = _median_gap(c, gap, first_pos, gaps_n)
     recency = c.as_of_day - last
     with np.errstate(invalid="ignore", divide="ignore"):
         overdue = recency / median_gap
@@ -285,8 +290,6 @@ def _rhythm(c: Coded) -> dict[str, Any]:
     expected = next_day.astype("datetime64[D]").astype("datetime64[ns]")
     expected[gaps_n == 0] = np.datetime64("NaT")
     return {
-        "purchases": purchases,
-        "repeat_purchases": purchases - 1,
         "purchase_days": k.astype(np.int64),
         "repeat_purchase_days": gaps_n.astype(np.int64),
         "active_months": active_months,
@@ -300,20 +303,37 @@ def _rhythm(c: Coded) -> dict[str, Any]:
     }
 
 
-def _group_median(group: np.ndarray, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Median of integer ``values >= 0`` per group (``group`` sorted); NaN for empty groups."""
-    out = np.full(len(counts), np.nan)
-    if len(values) == 0:
+def _month_numbers(days: np.ndarray) -> np.ndarray:
+    """Months since 1970-01 of day numbers (a calendar of the span, not a per-row conversion)."""
+    low = int(days.min())
+    calendar = np.arange(low, int(days.max()) + 1).astype("datetime64[D]")
+    return calendar.astype("datetime64[M]").astype(np.int64)[days - low]
+
+
+def _median_gap(c: Coded, gap: np.ndarray, first_pos: np.ndarray, gaps_n: np.ndarray) -> np.ndarray:
+    """Median gap per customer: one sort of (customer, gap) keys, then two picks per customer.
+
+    ``gap[i]`` is the gap ending at purchase day ``i + 1`` (0 at a customer's
+    first day); a customer's gaps are ``gap[first_pos : first_pos + gaps_n]``.
+    """
+    m = len(first_pos)
+    out = np.full(m, np.nan)
+    if not (gaps_n > 0).any():
         return out
+    values = gap[~c.first_of_customer[1:]]
+    rows = np.repeat(np.arange(m, dtype=np.int64), gaps_n)
     span = int(values.max()) + 1
-    key = pair_key(group, values, span)
+    kind = np.dtype(np.uint32 if m * span <= 2**32 else np.int64)
+    key = rows.astype(kind)
+    key *= kind.type(span)
+    key += values.astype(kind)
     key.sort()
-    ordered = (key % span).astype(np.float64)
-    start = np.r_[0, np.cumsum(counts)[:-1]]
-    has = counts > 0
-    low = start[has] + (counts[has] - 1) // 2
-    high = start[has] + counts[has] // 2
-    out[has] = (ordered[low] + ordered[high]) / 2
+    start = np.r_[0, np.cumsum(gaps_n)[:-1]]
+    has = gaps_n > 0
+    low = start[has] + (gaps_n[has] - 1) // 2
+    high = start[has] + gaps_n[has] // 2
+    span_k = kind.type(span)
+    out[has] = ((key[low] % span_k).astype(np.float64) + (key[high] % span_k)) / 2
     return out
 
 
@@ -322,50 +342,55 @@ def _group_median(group: np.ndarray, values: np.ndarray, counts: np.ndarray) -> 
 # ---------------------------------------------------------------------------
 
 
-def _windows(c: Coded, window: int) -> dict[str, Any]:
-    m = len(c.buyers)
+def _order_rows(c: Coded) -> tuple[np.ndarray, np.ndarray]:
+    """Each order's customer row and a weight: 0 for customers without a purchase."""
+    if len(c.buyers) == c.n:  # every customer has a purchase: the row is the code
+        return c.code, np.ones(len(c.code), dtype=bool)
     row = c.row[c.code]
+    buyer = row >= 0
+    return np.where(buyer, row, 0), buyer
+
+
+def _windows_and_slope(c: Coded, window: int) -> dict[str, Any]:
+    m = len(c.buyers)
+    row, buyer = _order_rows(c)
     age = c.as_of_day - c.day
-    bucket = np.minimum(age // window, 2)  # 0 recent, 1 prior, 2 earlier
-    keep = row >= 0  # customers whose orders are all returns have no row
-    key = row[keep] * 3 + bucket[keep]
-    spend = np.bincount(key, weights=c.amount[keep], minlength=3 * m).reshape(m, 3)
-    p = c.purchase[keep]
-    count = np.bincount(key[p], minlength=3 * m).reshape(m, 3)
-    bought = np.bincount(key[p], weights=c.amount[keep][p], minlength=3 * m).reshape(m, 3)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        aov = np.where(count[:, :2] > 0, bought[:, :2] / count[:, :2], np.nan)
-    return {
-        "spend_recent": spend[:, 0].copy(),
-        "spend_prior": spend[:, 1].copy(),
-        "spend_change": spend[:, 0] - spend[:, 1],
-        "orders_recent": count[:, 0].astype(np.int64),
-        "orders_prior": count[:, 1].astype(np.int64),
-        "aov_recent": aov[:, 0].copy(),
-        "aov_prior": aov[:, 1].copy(),
-        "aov_change": aov[:, 0] - aov[:, 1],
-    }
-
-
-def _spend_slope(c: Coded) -> np.ndarray:
-    """Least-squares slope of spend per 30-day block, from the first purchase's block."""
-    m = len(c.buyers)
+    amount = np.where(buyer, c.amount, 0.0)
+    purchase = c.purchase & buyer
+    purchases = np.bincount(row[purchase], minlength=m).astype(np.int64)
+    columns: dict[str, Any] = {"purchases": purchases, "repeat_purchases": purchases - 1}
+    # the two windows hold few of the orders: select them first, then count
+    # (a scatter into per-customer bins costs a cache miss per order)
+    for name, low in (("recent", 0), ("prior", window)):
+        inside = (age >= low) & (age < low + window)
+        rows, paid = row[inside], amount[inside]
+        bought = purchase[inside]
+        columns[f"spend_{name}"] = np.bincount(rows, weights=paid, minlength=m)
+        count = np.bincount(rows[bought], minlength=m).astype(np.int64)
+        total = np.bincount(rows[bought], weights=paid[bought], minlength=m)
+        columns[f"orders_{name}"] = count
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns[f"aov_{name}"] = np.where(count > 0, total / count, np.nan)
+    columns["spend_change"] = columns["spend_recent"] - columns["spend_prior"]
+    columns["aov_change"] = columns["aov_recent"] - columns["aov_prior"]
+    # the slope of spend per 30-day block, from the block of the first purchase:
+    # sum t*y = (T - 1) * sum y - sum b*y with b = blocks back from as_of
     first_day = c.pd_day[c.first_of_customer]
-    n_blocks = (c.as_of_day - first_day) // SLOPE_BLOCK_DAYS + 1  # T per customer row
-    row = c.row[c.code]
-    block = (c.as_of_day - c.day) // SLOPE_BLOCK_DAYS
-    keep = row >= 0
-    row, block, amount = row[keep], block[keep], c.amount[keep]
-    inside = block < n_blocks[row]  # (a return before the first purchase is left out)
-    row, amount = row[inside], amount[inside]
-    t = (n_blocks[row] - 1 - block[inside]).astype(np.float64)
+    n_blocks = (c.as_of_day - first_day) // SLOPE_BLOCK_DAYS + 1
+    block = age // SLOPE_BLOCK_DAYS
+    # (a return before the first purchase is outside the customer's blocks: left out)
+    amount = np.where(block < n_blocks[row], amount, 0.0)
     sum_y = np.bincount(row, weights=amount, minlength=m)
-    sum_ty = np.bincount(row, weights=t * amount, minlength=m)
+    sum_by = np.bincount(row, weights=block * amount, minlength=m)
     blocks = n_blocks.astype(np.float64)
-    sxx = blocks * (blocks**2 - 1) / 12.0
+    sum_ty = (blocks - 1) * sum_y - sum_by
     with np.errstate(invalid="ignore", divide="ignore"):
-        slope = (sum_ty - (blocks - 1) / 2 * sum_y) / sxx
-    return np.where(n_blocks >= 2, slope, np.nan)
+        slope = (sum_ty - (blocks - 1) / 2 * sum_y) / (blocks * (blocks**2 - 1) / 12.0)
+    columns["monthly_spend_slope"] = np.where(n_blocks >= 2, slope, np.nan)
+    order = ["purchases", "repeat_purchases", "spend_recent", "spend_prior", "spend_change",
+             "orders_recent", "orders_prior", "aov_recent", "aov_prior", "aov_change",
+             "monthly_spend_slope"]
+    return {name: columns[name] for name in order}
 
 
 # ---------------------------------------------------------------------------
