@@ -17,11 +17,27 @@ from __future__ import annotations
 
 from rfm_loyalty._loyalty.indicators import MEASURE_COLUMNS, LoyaltyIndicators, loyalty_indicators
 from rfm_loyalty._loyalty.onboarding import SecondPurchase, second_purchase
+from rfm_loyalty._loyalty.stages import (
+    STAGE_ACTIONS,
+    STAGE_NAMES_ZH,
+    STAGES,
+    LoyaltyStages,
+    StageRules,
+    loyalty_stages,
+    stage_transitions,
+)
 
 __all__ = [
     "MEASURE_COLUMNS",
+    "STAGES",
+    "STAGE_ACTIONS",
+    "STAGE_NAMES_ZH",
     "LoyaltyIndicators",
+    "LoyaltyStages",
     "SecondPurchase",
+    "StageRules",
     "loyalty_indicators",
+    "loyalty_stages",
     "second_purchase",
+    "stage_transitions",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._loyalty.base import Coded, coded_orders, pair_key, prepared
+from rfm_loyalty._loyalty.base import Coded, coded_orders, pair_key, prepared, sorted_unique
 from rfm_loyalty._validation import Days, Fraction, Whole, check_params
 from rfm_loyalty.orders import Orders
 
@@ -226,6 +226,7 @@ def loyalty_indicators(
     columns.update(windows)
     missing: dict[str, str] = {}
     lines = orders.lines
+    bought = _bought_lines(lines, coded) if lines is not None else None
     for measure, (names, _) in MEASURE_COLUMNS.items():
         values = None
         role = _LINE_ROLE[measure]
@@ -233,7 +234,8 @@ def loyalty_indicators(
             reason = (f"needs the {MEASURE_COLUMNS[measure][1]} column, which the orders do "
                       f"not name: pass {_HOW_TO_NAME[measure]}")
         else:
-            usable = _purchase_lines(lines, coded, role)
+            assert bought is not None
+            usable = _purchase_lines(lines, bought, coded, role)
             if usable is None:
                 reason = (f"the {MEASURE_COLUMNS[measure][1]} column has no value on any "
                           "purchase line")
@@ -276,7 +278,7 @@ def _rhythm(c: Coded) -> dict[str, Any]:
     gaps_n = k - 1
     gap = np.diff(c.pd_day)
     gap[c.first_of_customer[1:]] = 0  # the step from one customer to the next is no gap
-    squares = np.r_[0.0, np.cumsum(gap.astype(np.float64) ** 2)]
+    squares = np.r_[0, np.cumsum(gap * gap)]  # exact in int64
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_gap = np.where(gaps_n > 0, (last - first) / gaps_n, np.nan)
         mean_sq = (squares[last_pos] - squares[first_pos]) / gaps_n
@@ -357,8 +359,7 @@ def _windows_and_slope(c: Coded, window: int) -> dict[str, Any]:
     age = c.as_of_day - c.day
     amount = np.where(buyer, c.amount, 0.0)
     purchase = c.purchase & buyer
-    purchases = np.bincount(row[purchase], minlength=m).astype(np.int64)
-    columns: dict[str, Any] = {"purchases": purchases, "repeat_purchases": purchases - 1}
+    columns: dict[str, Any] = {"purchases": c.purchases, "repeat_purchases": c.purchases - 1}
     # the two windows hold few of the orders: select them first, then count
     # (a scatter into per-customer bins costs a cache miss per order)
     for name, low in (("recent", 0), ("prior", window)):
@@ -378,10 +379,16 @@ def _windows_and_slope(c: Coded, window: int) -> dict[str, Any]:
     first_day = c.pd_day[c.first_of_customer]
     n_blocks = (c.as_of_day - first_day) // SLOPE_BLOCK_DAYS + 1
     block = age // SLOPE_BLOCK_DAYS
-    # (a return before the first purchase is outside the customer's blocks: left out)
-    amount = np.where(block < n_blocks[row], amount, 0.0)
     sum_y = np.bincount(row, weights=amount, minlength=m)
-    sum_by = np.bincount(row, weights=block * amount, minlength=m)
+    block_y = block * amount
+    sum_by = np.bincount(row, weights=block_y, minlength=m)
+    # a return before the first purchase is outside the customer's blocks: only
+    # orders that are not purchases can be, so only those are checked
+    other = np.flatnonzero(~purchase & buyer)
+    early = other[block[other] >= n_blocks[row[other]]]
+    if len(early):
+        sum_y -= np.bincount(row[early], weights=amount[early], minlength=m)
+        sum_by -= np.bincount(row[early], weights=block_y[early], minlength=m)
     blocks = n_blocks.astype(np.float64)
     sum_ty = (blocks - 1) * sum_y - sum_by
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -410,35 +417,42 @@ class _Lines:
     names: pd.Index | None
 
 
-def _purchase_lines(lines: pd.DataFrame, c: Coded, role: str) -> _Lines | None:
+def _bought_lines(lines: pd.DataFrame, c: Coded) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the lines with a positive amount on purchase orders, and their orders."""
     order = lines["order"].to_numpy(dtype=np.int64)
-    amount = lines["amount"].to_numpy(dtype=np.float64)
+    keep = np.flatnonzero(c.purchase[order] & (lines["amount"].to_numpy() > 0))
+    return keep, order[keep]
+
+
+def _purchase_lines(lines: pd.DataFrame, bought: tuple[np.ndarray, np.ndarray], c: Coded,
+                    role: str) -> _Lines | None:
+    keep, order = bought
     column = lines[role]
     names: pd.Index | None = None
     if role == "list_amount":
-        value = column.to_numpy(dtype=np.float64)
+        value = column.to_numpy(dtype=np.float64)[keep]
         known = np.isfinite(value) & (value > 0)
     else:
         cat = column.array
-        value = np.asarray(cat.codes, dtype=np.int64)
+        value = np.asarray(cat.codes, dtype=np.int64)[keep]
         names = pd.Index(cat.categories)
         known = value >= 0
-    use = known & c.purchase[order] & (amount > 0)
-    if not use.any():
+    if not known.any():
         return None
-    order = order[use]
-    return _Lines(row=c.row[c.code[order]], order=order, day=c.day[order], amount=amount[use],
-                  value=value[use], names=names)
+    use = keep[known]
+    order = order[known]
+    return _Lines(row=c.row[c.code[order]], order=order, day=c.day[order],
+                  amount=lines["amount"].to_numpy(dtype=np.float64)[use], value=value[known],
+                  names=names)
 
 
 def _products(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
     m = len(c.buyers)
     n_values = len(u.names) if u.names is not None else 1
     # distinct (order, product): a product counts once per purchase
-    per_order = np.unique(pair_key(u.order, u.value, n_values))
+    per_order, _, _ = sorted_unique(pair_key(u.order, u.value, n_values))
     order, product = per_order // n_values, per_order % n_values
-    pairs, times = np.unique(pair_key(c.row[c.code[order]], product, n_values),
-                             return_counts=True)
+    pairs, times, _ = sorted_unique(pair_key(c.row[c.code[order]], product, n_values))
     row = pairs // n_values
     return {
         "distinct_products": np.bincount(row, minlength=m).astype(np.int64),
@@ -450,9 +464,11 @@ def _categories(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any
     m = len(c.buyers)
     n_values = len(u.names) if u.names is not None else 1
     key = pair_key(u.row, u.value, n_values)
-    pairs, inverse = np.unique(key, return_inverse=True)
-    first_day = np.full(len(pairs), np.iinfo(np.int64).max)
-    np.minimum.at(first_day, inverse, u.day)
+    order = np.argsort(key)
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    pairs = ordered[starts]
+    first_day = np.minimum.reduceat(u.day[order], starts)  # the pair's first purchase day
     row = pairs // n_values
     window = params["window_days"]
     added = np.bincount(row[c.as_of_day - first_day < window], minlength=m).astype(np.float64)
@@ -497,7 +513,7 @@ def _channels(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
     m = len(c.buyers)
     assert u.names is not None
     n_values = len(u.names)
-    pairs, inverse = np.unique(pair_key(u.row, u.value, n_values), return_inverse=True)
+    pairs, _, inverse = sorted_unique(pair_key(u.row, u.value, n_values), return_inverse=True)
     spend = np.bincount(inverse, weights=u.amount)
     row, channel = pairs // n_values, pairs % n_values
     # per customer: the most spend first, then the channel's name
