@@ -16,6 +16,14 @@ every one a documented formula (``docs/loyalty.md``):
 from __future__ import annotations
 
 from rfm_loyalty._loyalty.indicators import MEASURE_COLUMNS, LoyaltyIndicators, loyalty_indicators
+from rfm_loyalty._loyalty.matrix import (
+    CELL_ACTIONS,
+    CELL_NAMES_ZH,
+    CELLS,
+    LoyaltyValueMatrix,
+    loyalty_index,
+    loyalty_value_matrix,
+)
 from rfm_loyalty._loyalty.onboarding import SecondPurchase, second_purchase
 from rfm_loyalty._loyalty.stages import (
     STAGE_ACTIONS,
@@ -26,18 +34,29 @@ from rfm_loyalty._loyalty.stages import (
     loyalty_stages,
     stage_transitions,
 )
+from rfm_loyalty._loyalty.tiers import TIER_NAMES_ZH, MemberTiers, member_tiers, tier_transitions
 
 __all__ = [
+    "CELLS",
+    "CELL_ACTIONS",
+    "CELL_NAMES_ZH",
     "MEASURE_COLUMNS",
     "STAGES",
     "STAGE_ACTIONS",
     "STAGE_NAMES_ZH",
+    "TIER_NAMES_ZH",
     "LoyaltyIndicators",
     "LoyaltyStages",
+    "LoyaltyValueMatrix",
+    "MemberTiers",
     "SecondPurchase",
     "StageRules",
+    "loyalty_index",
     "loyalty_indicators",
     "loyalty_stages",
+    "loyalty_value_matrix",
+    "member_tiers",
     "second_purchase",
     "stage_transitions",
+    "tier_transitions",
 ]
