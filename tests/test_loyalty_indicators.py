@@ -69,6 +69,7 @@ def test_rhythm_by_hand(hand: LoyaltyIndicators) -> None:
     assert a["gap_cv"] == pytest.approx(math.sqrt(200) / 50)  # population std of 60, 60, 30
     assert a["expected_next_purchase"] == pd.Timestamp("2024-08-07")  # Jun 8 + 60 days
     assert a["overdue_ratio"] == pytest.approx(22 / 60)  # 22 days since Jun 8
+    assert a["recency_days"] == 22
     # c: two orders on Feb 1, one on Apr 1: 3 purchases on 2 days, gap 60, 90 days silent
     c = t.loc["c"]
     assert (c["purchases"], c["repeat_purchases"], c["purchase_days"]) == (3, 2, 2)
@@ -130,7 +131,7 @@ def test_breadth_price_channels_by_hand(hand: LoyaltyIndicators) -> None:
 
 def test_dtypes_are_documented(hand: LoyaltyIndicators) -> None:
     dtypes = hand.table.dtypes.astype(str).to_dict()
-    ints = ["purchases", "repeat_purchases", "purchase_days", "repeat_purchase_days",
+    ints = ["purchases", "repeat_purchases", "recency_days", "purchase_days", "repeat_purchase_days",
             "active_months", "tenure_months", "orders_recent", "orders_prior",
             "distinct_products", "repurchased_products", "distinct_categories",
             "channels_used"]

@@ -139,6 +139,7 @@ def loyalty_indicators(
         =======================  ==============  ===================================================
         purchases                int64           orders that are purchases
         repeat_purchases         int64           purchases - 1
+        recency_days             int64           A - d_k
         purchase_days            int64           k
         repeat_purchase_days     int64           k - 1
         active_months            int64           distinct calendar months with a purchase
@@ -292,6 +293,7 @@ def _rhythm(c: Coded) -> dict[str, Any]:
     expected = next_day.astype("datetime64[D]").astype("datetime64[ns]")
     expected[gaps_n == 0] = np.datetime64("NaT")
     return {
+        "recency_days": recency.astype(np.int64),
         "purchase_days": k.astype(np.int64),
         "repeat_purchase_days": gaps_n.astype(np.int64),
         "active_months": active_months,
