@@ -25,6 +25,7 @@ from rfm_loyalty._loyalty.matrix import (
     loyalty_value_matrix,
 )
 from rfm_loyalty._loyalty.onboarding import SecondPurchase, second_purchase
+from rfm_loyalty._loyalty.scenario import RetentionScenario, retention_scenario
 from rfm_loyalty._loyalty.stages import (
     STAGE_ACTIONS,
     STAGE_NAMES_ZH,
@@ -59,6 +60,7 @@ __all__ = [
     "LoyaltyStages",
     "LoyaltyValueMatrix",
     "MemberTiers",
+    "RetentionScenario",
     "SecondPurchase",
     "StageRules",
     "customer_health",
@@ -68,6 +70,7 @@ __all__ = [
     "loyalty_value_matrix",
     "member_tiers",
     "nps",
+    "retention_scenario",
     "second_purchase",
     "stage_transitions",
     "tier_transitions",
