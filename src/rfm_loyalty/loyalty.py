@@ -42,6 +42,7 @@ from rfm_loyalty._loyalty.survey import (
     customer_health,
     nps,
 )
+from rfm_loyalty._loyalty.tables import LOYALTY_COLUMNS, LoyaltyTables, loyalty_tables
 from rfm_loyalty._loyalty.tiers import TIER_NAMES_ZH, MemberTiers, member_tiers, tier_transitions
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "CELL_NAMES_ZH",
     "HEALTH_LEVELS",
     "HEALTH_NAMES_ZH",
+    "LOYALTY_COLUMNS",
     "MEASURE_COLUMNS",
     "STAGES",
     "STAGE_ACTIONS",
@@ -58,6 +60,7 @@ __all__ = [
     "HealthRules",
     "LoyaltyIndicators",
     "LoyaltyStages",
+    "LoyaltyTables",
     "LoyaltyValueMatrix",
     "MemberTiers",
     "RetentionScenario",
@@ -67,6 +70,7 @@ __all__ = [
     "loyalty_index",
     "loyalty_indicators",
     "loyalty_stages",
+    "loyalty_tables",
     "loyalty_value_matrix",
     "member_tiers",
     "nps",

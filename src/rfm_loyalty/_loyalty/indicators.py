@@ -516,6 +516,7 @@ def _channels(u: _Lines, c: Coded, params: Mapping[str, Any]) -> dict[str, Any]:
     assert u.names is not None
     n_values = len(u.names)
     pairs, _, inverse = sorted_unique(pair_key(u.row, u.value, n_values), return_inverse=True)
+    assert inverse is not None
     spend = np.bincount(inverse, weights=u.amount)
     row, channel = pairs // n_values, pairs % n_values
     # per customer: the most spend first, then the channel's name

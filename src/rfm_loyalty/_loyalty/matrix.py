@@ -263,7 +263,7 @@ def value_matrix(table: pd.DataFrame, value: pd.Series, *, loyalty_split: float 
     long_term = (index > loyalty_cutoff).to_numpy()
     high = (values > value_cutoff).to_numpy()
     code = np.where(high, np.where(long_term, 0, 1), np.where(long_term, 2, 3))
-    cell = pd.Categorical.from_codes(code, categories=list(CELLS), ordered=True)
+    cell = pd.Categorical.from_codes(code, categories=pd.Index(CELLS), ordered=True)
     customers = pd.DataFrame({"loyalty_index": index.to_numpy(), "value": values.to_numpy(),
                               "long_term": long_term, "high_value": high, "cell": cell},
                              index=table.index)

@@ -23,7 +23,7 @@ from rfm_loyalty.orders import Orders
 
 __all__ = ["RetentionScenario", "retention_scenario"]
 
-_CONSTRAINTS = {
+_CONSTRAINTS: dict[str, Any] = {
     "uplift": Fraction(low_open=True, example=0.05),
     "horizon_periods": Whole(minimum=1, example=12),
     "period": Choice("W", "M", "Q", "Y", example="M"),
@@ -70,9 +70,10 @@ class RetentionScenario:
     margin: float | None
 
     def __str__(self) -> str:
-        lift = self.summary.loc["profit", "lift"]
+        lift = float(self.summary.loc["profit", "lift"])  # type: ignore[arg-type]
         what = "profit" if np.isfinite(lift) else "revenue"
-        value = lift if np.isfinite(lift) else self.summary.loc["revenue", "lift"]
+        value = lift if np.isfinite(lift) else float(
+            self.summary.loc["revenue", "lift"])  # type: ignore[arg-type]
         lines = [
             f"Retention +{self.uplift * 100:g} points over {self.horizon_periods} periods "
             f"({self.period}): {what} per cohort {value:+.1%} "
@@ -164,7 +165,16 @@ def retention_scenario(
         {"uplift": uplift, "horizon_periods": horizon_periods, "period": period,
          "margin": margin, "acquisition_cost": acquisition_cost, "cohort_size": cohort_size},
     )
-    orders = prepared(orders, as_of, "retention_scenario")
+    return project_retention(prepared(orders, as_of, "retention_scenario"), params)
+
+
+def project_retention(orders: Orders, params: dict[str, Any], *, cut_horizon: bool = False
+                      ) -> RetentionScenario:
+    """Body of :func:`retention_scenario` on checked parameters.
+
+    With ``cut_horizon`` a horizon beyond what the data show is cut to it
+    (and the assumptions say so) instead of raising.
+    """
     freq = params["period"]
     buyers = cohort_retention(orders, period=freq, metric="customers")
     revenue = cohort_retention(orders, period=freq, metric="revenue")
@@ -174,7 +184,7 @@ def retention_scenario(
     as_of_period = pd.Period(orders.as_of, freq=freq)
     complete_until = as_of_period if orders.as_of == as_of_period.end_time.normalize() else (
         as_of_period - 1)
-    cohort_ord = buyers.index.asi8
+    cohort_ord = pd.PeriodIndex(buyers.index).asi8
     offsets = np.arange(buyers.shape[1])
     complete = cohort_ord[:, None] + offsets[None, :] <= complete_until.ordinal
     counts = np.where(complete, buyers.to_numpy(), 0.0)
@@ -182,6 +192,10 @@ def retention_scenario(
     observed = complete.sum(axis=0)
     available = int((observed > 0).sum())
     horizon = params["horizon_periods"]
+    cut_note: tuple[str, ...] = ()
+    if horizon > available and cut_horizon:
+        cut_note = (f"Horizon cut from {horizon} to the {available} periods the data show.",)
+        horizon = available
     if horizon > available:
         raise InvalidParameterError(
             f"The 'horizon_periods' parameter of retention_scenario must be at most {available}: "
@@ -233,6 +247,7 @@ def retention_scenario(
         "the observed buyers of that period spent.",
         margin_note,
         f"Acquisition cost {params['acquisition_cost']:,.2f} per customer, in period 0.",
+        *cut_note,
     )
     return RetentionScenario(table=table, summary=summary, assumptions=assumptions,
                              uplift=params["uplift"], horizon_periods=horizon, period=freq,

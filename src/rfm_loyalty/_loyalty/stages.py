@@ -266,13 +266,13 @@ def _stages(table: pd.DataFrame, as_of: pd.Timestamp, rules: StageRules, referra
     allowed, missing = _allowed(leads, referrals, survey)
     advocates = None
     if referrals is not None or survey is not None:
-        said = pd.Index([], dtype=object)
+        said: set[Any] = set()
         if referrals is not None:
-            said = said.union(referrers(referrals, as_of, owner))
+            said.update(referrers(referrals, as_of, owner))
         if survey is not None:
             scores = latest_scores(survey, as_of, owner)
-            said = said.union(scores.index[scores.to_numpy() >= rules.promoter_min_score])
-        advocates = said
+            said.update(scores.index[scores.to_numpy() >= rules.promoter_min_score])
+        advocates = pd.Index(sorted(said), dtype=object)
     codes = _stage_codes(table, rules, advocates)
     index = table.index
     if leads is not None:

@@ -100,8 +100,9 @@ def nps(
     for name, labels in groups:
         frame = pd.DataFrame({"label": labels.to_numpy(), "g": group_code})
         counts = pd.crosstab(frame["label"], frame["g"]).reindex(columns=[0, 1, 2], fill_value=0)
-        if name != "all" and isinstance(customers[name].dtype, pd.CategoricalDtype):
-            order = [c for c in customers[name].cat.categories if c in counts.index]
+        dtype = customers[name].dtype if customers is not None and name != "all" else None
+        if isinstance(dtype, pd.CategoricalDtype):
+            order = [c for c in dtype.categories if c in counts.index]
             counts = counts.reindex(order + [c for c in counts.index if c not in order])
         for label, (pro, pas, det) in zip(counts.index, counts.to_numpy(), strict=True):
             n = pro + pas + det
@@ -234,7 +235,7 @@ def customer_health(
         known = scores.notna().to_numpy()
         group = np.full(len(table), -1)
         group[known] = _nps_group(scores.to_numpy()[known])
-        out["nps_group"] = pd.Categorical.from_codes(group, categories=list(NPS_GROUPS))
+        out["nps_group"] = pd.Categorical.from_codes(group, categories=pd.Index(NPS_GROUPS))
         detractor = group == 2
     lapsing = rhythm > rules.red_rhythm  # (NaN compares False: no rhythm known)
     late = rhythm > rules.yellow_rhythm
@@ -245,7 +246,7 @@ def customer_health(
     )
     level = np.select([lapsing | (detractor & falling), late | falling | detractor], [2, 1],
                       default=0)
-    out["health"] = pd.Categorical.from_codes(level, categories=list(HEALTH_LEVELS),
+    out["health"] = pd.Categorical.from_codes(level, categories=pd.Index(HEALTH_LEVELS),
                                               ordered=True)
     out["health_zh"] = np.asarray([HEALTH_NAMES_ZH[h] for h in HEALTH_LEVELS],
                                   dtype=object)[level]

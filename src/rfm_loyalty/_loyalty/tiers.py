@@ -207,9 +207,9 @@ def _tiers(orders: Orders, ordered: dict[str, float], kind: str, window: int, ra
         spend_to_next = to_next / rate
     else:
         spend_to_next = np.full(m, np.nan)
-    tier = pd.Categorical.from_codes(code, categories=names, ordered=True)
+    tier = pd.Categorical.from_codes(code, categories=pd.Index(names), ordered=True)
     next_names = pd.Categorical.from_codes(np.where(code < top, code, -1),
-                                           categories=names[1:], ordered=True)
+                                           categories=pd.Index(names[1:]), ordered=True)
     customers = pd.DataFrame(
         {"basis": value, "spend": spend, "tier": tier,
          "tier_zh": np.array([zh.get(n, n) for n in names], dtype=object)[code],

@@ -144,6 +144,7 @@ def _returns_like_their_order(out: pd.DataFrame) -> pd.DataFrame:
     has = found["product"].notna().to_numpy()
     rows = np.flatnonzero(is_return)[has]
     for column in columns:
-        values: Any = found[column].to_numpy()[has]
-        out.iloc[rows, out.columns.get_loc(column)] = values
+        values: Any = out[column].to_numpy(copy=True)
+        values[rows] = found[column].to_numpy()[has]
+        out[column] = values
     return out
