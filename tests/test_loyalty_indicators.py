@@ -131,8 +131,9 @@ def test_breadth_price_channels_by_hand(hand: LoyaltyIndicators) -> None:
 
 def test_dtypes_are_documented(hand: LoyaltyIndicators) -> None:
     dtypes = hand.table.dtypes.astype(str).to_dict()
-    ints = ["purchases", "repeat_purchases", "recency_days", "purchase_days", "repeat_purchase_days",
-            "active_months", "tenure_months", "orders_recent", "orders_prior",
+    ints = ["purchases", "repeat_purchases", "recency_days", "purchase_days",
+            "repeat_purchase_days", "active_months", "tenure_months", "orders_recent",
+            "orders_prior",
             "distinct_products", "repurchased_products", "distinct_categories",
             "channels_used"]
     assert {name: dtypes[name] for name in ints} == dict.fromkeys(ints, "int64")

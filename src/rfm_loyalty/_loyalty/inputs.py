@@ -39,6 +39,7 @@ def _dates(values: pd.Series, owner: str, what: str) -> np.ndarray:
     bad = dates.isna() & values.reset_index(drop=True).notna()
     if bad.any():
         first = values.reset_index(drop=True)[bad].iloc[0]
+        first = first.item() if isinstance(first, np.generic) else first
         raise SchemaError(
             f"{owner}: {int(bad.sum()):,} {what} dates cannot be read as dates (first: "
             f"{first!r}). Give them as datetimes or ISO text (2024-03-31)."
@@ -62,6 +63,7 @@ def latest_scores(survey: Any, as_of: pd.Timestamp, owner: str) -> pd.Series:
     bad = ~(score.between(0, 10) & (score == np.floor(score)))
     if bad.any():
         first = survey["score"].reset_index(drop=True)[bad].iloc[0]
+        first = first.item() if isinstance(first, np.generic) else first
         raise SchemaError(
             f"{owner}: {int(bad.sum()):,} survey scores are not whole numbers from 0 to 10 "
             f"(first: {first!r}). NPS reads the 0-10 'How likely are you to recommend us' "

@@ -233,7 +233,8 @@ def project_retention(orders: Orders, params: dict[str, Any], *, cut_horizon: bo
     table["profit_scenario"] = factor * table["revenue_scenario"] - acquisition
     rows = {}
     for name in ("customers", "revenue", "profit"):
-        now, then = float(table[f"{name}_now"].sum()), float(table[f"{name}_scenario"].sum())
+        now = float(table[f"{name}_now"].sum(skipna=False))
+        then = float(table[f"{name}_scenario"].sum(skipna=False))
         rows[name] = (now, then, then - now, (then - now) / now if now > 0 else np.nan)
     summary = pd.DataFrame.from_dict(rows, orient="index",
                                      columns=["now", "scenario", "change", "lift"])
