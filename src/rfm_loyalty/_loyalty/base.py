@@ -55,8 +55,8 @@ class Coded:
     day: np.ndarray
     amount: np.ndarray
     purchase: np.ndarray
-    pd_code: np.ndarray
-    pd_day: np.ndarray
+    pd_code: np.ndarray  # unsigned or int64 codes
+    pd_day: np.ndarray  # int32 day numbers
     first_of_customer: np.ndarray
     buyers: np.ndarray
     row: np.ndarray
@@ -115,14 +115,14 @@ def distinct_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return the distinct pairs ``(a, b)`` sorted by ``a`` then ``b``, and rows per ``a``.
 
-    ``b`` may be any int64 values; ``0 <= a < n_a``. One sort of a packed key:
+    ``b`` are day numbers (returned as int32); ``0 <= a < n_a``. One sort of a packed key:
     32-bit when it fits (about 1.6x faster than 64-bit), as the customer
     aggregation does. The third array counts the input rows of each ``a``
     (a count over the sorted keys: no scatter over the unsorted rows).
     """
     if len(a) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(n_a, dtype=np.int64)
+        return (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32),
+                np.zeros(n_a, dtype=np.int64))
     low = int(b.min())
     span = int(b.max()) - low + 1
     kind = np.dtype(np.uint32 if max(n_a, 1) * span <= 2**32 else np.int64)
@@ -130,13 +130,14 @@ def distinct_pairs(
     key *= kind.type(span)
     key += np.asarray(b - low, dtype=kind)
     key.sort()
-    per_a = np.bincount(key // kind.type(span), minlength=n_a).astype(np.int64)
+    owner = key // kind.type(span)
+    per_a = np.bincount(owner, minlength=n_a).astype(np.int64)
     keep = np.empty(len(key), dtype=bool)
     keep[0] = True
     np.not_equal(key[1:], key[:-1], out=keep[1:])
-    key = key[keep]
-    first = (key // kind.type(span)).astype(np.int64)
-    second = (key % kind.type(span)).astype(np.int64) + low
+    first = owner[keep]
+    # (day numbers fit in int32: the passes over them read half the memory)
+    second = (key[keep] - first * kind.type(span)).astype(np.int32) + np.int32(low)
     return first, second, per_a
 
 

@@ -258,34 +258,37 @@ def loyalty_indicators(
 
 def _rhythm(c: Coded) -> dict[str, Any]:
     # The distinct purchase days are sorted by customer then day, so every
-    # per-customer sum is a difference of running sums at the customer's first
-    # and last position: no scatter over millions of rows.
-    n_days = len(c.pd_day)
-    first_pos = np.flatnonzero(c.first_of_customer)
-    last_pos = np.r_[first_pos[1:] - 1, n_days - 1]
-    first, last = c.pd_day[first_pos], c.pd_day[last_pos]
-    k = last_pos - first_pos + 1
+    # per-customer figure is a sum over a contiguous run (reduceat) or a pick
+    # at the run's ends: no scatter over millions of rows. Days and gaps are
+    # int32 (days since 1970 and gaps between them fit), halving the memory
+    # every pass reads.
+    day = c.pd_day
+    n_days = len(day)
+    start = np.flatnonzero(c.first_of_customer)
+    end = np.r_[start[1:] - 1, n_days - 1]
+    first, last = day[start].astype(np.int64), day[end].astype(np.int64)
+    k = end - start + 1
 
-    month = _month_numbers(c.pd_day)
-    new_month = np.empty(n_days, dtype=bool)
-    new_month[0] = True
+    month = _month_numbers(day)
+    new_month = np.empty(n_days, dtype=np.uint8)
+    new_month[0] = 1
     np.not_equal(month[1:], month[:-1], out=new_month[1:])
-    new_month |= c.first_of_customer
-    running = np.cumsum(new_month)
-    active_months = (running[last_pos] - running[first_pos] + 1).astype(np.int64)
+    new_month[start] = 1
+    active_months = np.add.reduceat(new_month, start, dtype=np.int64)
     as_of_month = int(_month_numbers(np.array([c.as_of_day]))[0])
-    tenure_months = (as_of_month - month[first_pos] + 1).astype(np.int64)
+    tenure_months = (as_of_month - month[start] + 1).astype(np.int64)
 
     gaps_n = k - 1
-    gap = np.diff(c.pd_day)
-    gap[c.first_of_customer[1:]] = 0  # the step from one customer to the next is no gap
-    squares = np.r_[0, np.cumsum(gap * gap)]  # exact in int64
+    gap = np.empty(n_days, dtype=np.int32)  # gap[i] = day[i] - day[i - 1]; 0 at a first day
+    gap[0] = 0
+    np.subtract(day[1:], day[:-1], out=gap[1:])
+    gap[start] = 0
+    sum_sq = np.add.reduceat(np.square(gap, dtype=np.int64), start)  # exact in int64
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_gap = np.where(gaps_n > 0, (last - first) / gaps_n, np.nan)
-        mean_sq = (squares[last_pos] - squares[first_pos]) / gaps_n
-        std = np.sqrt(np.maximum(mean_sq - mean_gap**2, 0.0))
+        std = np.sqrt(np.maximum(sum_sq / gaps_n - mean_gap**2, 0.0))
         gap_cv = np.where(gaps_n >= 2, std / mean_gap, np.nan)
-    median_gap = _median_gap(c, gap, first_pos, gaps_n)
+    median_gap = _median_gap(gap, k)
     recency = c.as_of_day - last
     with np.errstate(invalid="ignore", divide="ignore"):
         overdue = recency / median_gap
@@ -311,28 +314,28 @@ def _month_numbers(days: np.ndarray) -> np.ndarray:
     """Months since 1970-01 of day numbers (a calendar of the span, not a per-row conversion)."""
     low = int(days.min())
     calendar = np.arange(low, int(days.max()) + 1).astype("datetime64[D]")
-    return calendar.astype("datetime64[M]").astype(np.int64)[days - low]
+    months = calendar.astype("datetime64[M]").astype(np.int32)
+    return months[days - low]
 
 
-def _median_gap(c: Coded, gap: np.ndarray, first_pos: np.ndarray, gaps_n: np.ndarray) -> np.ndarray:
+def _median_gap(gap: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Median gap per customer: one sort of (customer, gap) keys, then two picks per customer.
 
-    ``gap[i]`` is the gap ending at purchase day ``i + 1`` (0 at a customer's
-    first day); a customer's gaps are ``gap[first_pos : first_pos + gaps_n]``.
+    ``gap`` holds each customer's run of ``k`` values: a 0 at the first day,
+    then the ``k - 1`` gaps (each >= 1). Sorting (customer, value) keeps the
+    0 first in every run, so the gaps sorted are the run's positions 1..k-1.
     """
-    m = len(first_pos)
+    m = len(k)
     out = np.full(m, np.nan)
+    gaps_n = k - 1
     if not (gaps_n > 0).any():
         return out
-    values = gap[~c.first_of_customer[1:]]
-    rows = np.repeat(np.arange(m, dtype=np.int64), gaps_n)
-    span = int(values.max()) + 1
+    span = int(gap.max()) + 1
     kind = np.dtype(np.uint32 if m * span <= 2**32 else np.int64)
-    key = rows.astype(kind)
-    key *= kind.type(span)
-    key += values.astype(kind)
+    key = np.repeat(np.arange(m, dtype=kind) * kind.type(span), k)
+    key += gap.astype(kind)
     key.sort()
-    start = np.r_[0, np.cumsum(gaps_n)[:-1]]
+    start = np.r_[0, np.cumsum(k)[:-1]] + 1  # position of each run's smallest gap
     has = gaps_n > 0
     low = start[has] + (gaps_n[has] - 1) // 2
     high = start[has] + gaps_n[has] // 2
@@ -358,16 +361,19 @@ def _order_rows(c: Coded) -> tuple[np.ndarray, np.ndarray]:
 def _windows_and_slope(c: Coded, window: int) -> dict[str, Any]:
     m = len(c.buyers)
     row, buyer = _order_rows(c)
-    age = c.as_of_day - c.day
-    amount = np.where(buyer, c.amount, 0.0)
-    purchase = c.purchase & buyer
+    age = (c.as_of_day - c.day).astype(np.int32)  # days back from as_of, >= 0
+    every = bool(buyer.all())
+    amount = c.amount if every else np.where(buyer, c.amount, 0.0)
+    purchase = c.purchase if every else c.purchase & buyer
     columns: dict[str, Any] = {"purchases": c.purchases, "repeat_purchases": c.purchases - 1}
-    # the two windows hold few of the orders: select them first, then count
+    # the two windows hold few of the orders: select them once, then count
     # (a scatter into per-customer bins costs a cache miss per order)
-    for name, low in (("recent", 0), ("prior", window)):
-        inside = (age >= low) & (age < low + window)
-        rows, paid = row[inside], amount[inside]
-        bought = purchase[inside]
+    near = np.flatnonzero(age < 2 * window)
+    near_row, near_amount, near_bought = row[near], amount[near], purchase[near]
+    near_prior = age[near] >= window
+    for name, in_window in (("recent", ~near_prior), ("prior", near_prior)):
+        rows, paid = near_row[in_window], near_amount[in_window]
+        bought = near_bought[in_window]
         columns[f"spend_{name}"] = np.bincount(rows, weights=paid, minlength=m)
         count = np.bincount(rows[bought], minlength=m).astype(np.int64)
         total = np.bincount(rows[bought], weights=paid[bought], minlength=m)
@@ -378,15 +384,15 @@ def _windows_and_slope(c: Coded, window: int) -> dict[str, Any]:
     columns["aov_change"] = columns["aov_recent"] - columns["aov_prior"]
     # the slope of spend per 30-day block, from the block of the first purchase:
     # sum t*y = (T - 1) * sum y - sum b*y with b = blocks back from as_of
-    first_day = c.pd_day[c.first_of_customer]
+    first_day = c.pd_day[c.first_of_customer].astype(np.int64)
     n_blocks = (c.as_of_day - first_day) // SLOPE_BLOCK_DAYS + 1
-    block = age // SLOPE_BLOCK_DAYS
+    block = age // np.int32(SLOPE_BLOCK_DAYS)
     sum_y = np.bincount(row, weights=amount, minlength=m)
     block_y = block * amount
     sum_by = np.bincount(row, weights=block_y, minlength=m)
     # a return before the first purchase is outside the customer's blocks: only
     # orders that are not purchases can be, so only those are checked
-    other = np.flatnonzero(~purchase & buyer)
+    other = np.flatnonzero(~purchase if every else ~purchase & buyer)
     early = other[block[other] >= n_blocks[row[other]]]
     if len(early):
         sum_y -= np.bincount(row[early], weights=amount[early], minlength=m)
