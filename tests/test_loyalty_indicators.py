@@ -339,3 +339,14 @@ def test_product_breadth_agrees_with_a_naive_count(rows) -> None:
     assert (table["distinct_products"] == distinct.reindex(table.index, fill_value=0)).all()
     assert (table["repurchased_products"]
             == repurchased.reindex(table.index, fill_value=0)).all()
+
+
+def test_lines_follow_the_orders_when_returns_are_dropped() -> None:
+    orders = quiet_prepare(_lines(), COLUMNS, returns="drop")
+    # the two negative lines (R1, D1) and the line without a customer are not used
+    assert len(orders.lines) == len(LINES) - 3
+    assert orders.lines["order"].max() == len(orders.frame) - 1
+    dropped = loyalty_indicators(orders, window_days=30).table
+    assert list(dropped.index) == ["a", "b", "c"]
+    assert dropped.loc["a", "spend_recent"] == 10.0  # no return to net any more
+    assert dropped.loc["a", "distinct_products"] == 3
