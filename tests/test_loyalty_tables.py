@@ -54,6 +54,14 @@ def test_every_column_documented_and_typed(synthetic) -> None:
     assert views.tables["loyalty_value_matrix"]["customers"].sum() == len(customers)
     assert views.notes["loyalty_value_matrix"][0].startswith("Value: profit")
     assert "horizon cut" not in " ".join(views.notes.get("retention_scenario", ()))
+    assert "columns" not in views.notes
+    # analyze's customer table has median_gap_days (the same figure): not repeated
+    with_gap = customers.assign(median_gap_days=views.columns["median_gap_days"])
+    again = loyalty_tables(synthetic, with_gap, thresholds={"silver": 300, "gold": 1000})
+    assert "median_gap_days" not in again.columns.columns
+    assert again.notes["columns"] == (
+        "already in the customer table, not repeated: ['median_gap_days']",)
+    assert with_gap.join(again.columns).shape[1] == with_gap.shape[1] + again.columns.shape[1]
 
 
 def test_only_what_the_inputs_allow() -> None:

@@ -90,7 +90,8 @@ class LoyaltyTables:
     ----------
     columns : pandas.DataFrame
         Indexed like the ``customers`` given; the columns of
-        :data:`LOYALTY_COLUMNS` that the inputs allow, in that order.
+        :data:`LOYALTY_COLUMNS` that the inputs allow, in that order, less
+        those ``customers`` has already (``notes["columns"]`` names them).
     tables : Mapping[str, pandas.DataFrame]
         ``loyalty_stages`` (per stage), ``loyalty_value_matrix`` (per cell),
         ``second_purchase`` (per cohort), ``second_purchase_curve``
@@ -264,7 +265,12 @@ def loyalty_tables(
     notes["retention_scenario"] = scenario.assumptions
 
     columns = pd.concat([p.reindex(customers.index) for p in parts], axis=1)
-    order = [c for c in LOYALTY_COLUMNS if c in columns.columns]
+    # a column the customer table has already (analyze's median_gap_days, the same
+    # figure) is not repeated: the join would collide
+    repeated = [c for c in columns.columns if c in customers.columns]
+    if repeated:
+        notes["columns"] = (f"already in the customer table, not repeated: {repeated}",)
+    order = [c for c in LOYALTY_COLUMNS if c in columns.columns and c not in repeated]
     return LoyaltyTables(
         columns=columns[order], tables=MappingProxyType(tables),
         missing=MappingProxyType(missing), notes=MappingProxyType(notes),
