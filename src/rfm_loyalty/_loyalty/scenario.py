@@ -23,7 +23,7 @@ from rfm_loyalty.orders import Orders
 
 __all__ = ["RetentionScenario", "retention_scenario"]
 
-_CONSTRAINTS: dict[str, Any] = {
+SCENARIO_CONSTRAINTS: dict[str, Any] = {
     "uplift": Fraction(low_open=True, example=0.05),
     "horizon_periods": Whole(minimum=1, example=12),
     "period": Choice("W", "M", "Q", "Y", example="M"),
@@ -161,7 +161,7 @@ def retention_scenario(
     Name: profit, dtype: float64
     """
     params = check_params(
-        "retention_scenario", _CONSTRAINTS,
+        "retention_scenario", SCENARIO_CONSTRAINTS,
         {"uplift": uplift, "horizon_periods": horizon_periods, "period": period,
          "margin": margin, "acquisition_cost": acquisition_cost, "cohort_size": cohort_size},
     )

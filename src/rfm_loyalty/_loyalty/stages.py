@@ -252,7 +252,8 @@ def loyalty_stages(
     """
     rules = _check_rules(rules, "loyalty_stages")
     indicators = loyalty_indicators(orders, as_of=as_of)
-    return _stages(indicators.table, indicators.as_of, rules, referrals, survey, leads)
+    return stages_from_indicators(indicators.table, indicators.as_of, rules, referrals, survey,
+                                  leads)
 
 
 def _check_rules(rules: Any, owner: str) -> StageRules:
@@ -260,8 +261,9 @@ def _check_rules(rules: Any, owner: str) -> StageRules:
                  owner=owner) or StageRules()
 
 
-def _stages(table: pd.DataFrame, as_of: pd.Timestamp, rules: StageRules, referrals: Any,
-            survey: Any, leads: Any) -> LoyaltyStages:
+def stages_from_indicators(table: pd.DataFrame, as_of: pd.Timestamp, rules: StageRules,
+                           referrals: Any, survey: Any, leads: Any) -> LoyaltyStages:
+    """Place the customers of an indicators table on the ladder (checked inputs)."""
     owner = "loyalty_stages"
     allowed, missing = _allowed(leads, referrals, survey)
     advocates = None
@@ -362,7 +364,7 @@ def stage_transitions(
     labels = []
     for when in (at_end.until(start), at_end):
         ind = loyalty_indicators(when)
-        labels.append(_stages(ind.table, ind.as_of, rules, referrals, survey, leads)
+        labels.append(stages_from_indicators(ind.table, ind.as_of, rules, referrals, survey, leads)
                       .customers["stage"])
     return migration_from_labels(labels[0], labels[1], from_date=start, to_date=end,
                                  by="loyalty_stage")

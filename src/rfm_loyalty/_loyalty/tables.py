@@ -13,9 +13,8 @@ from rfm_loyalty._loyalty.base import prepared
 from rfm_loyalty._loyalty.indicators import loyalty_indicators
 from rfm_loyalty._loyalty.matrix import value_matrix
 from rfm_loyalty._loyalty.onboarding import second_purchase
-from rfm_loyalty._loyalty.scenario import _CONSTRAINTS as SCENARIO_CONSTRAINTS
-from rfm_loyalty._loyalty.scenario import project_retention
-from rfm_loyalty._loyalty.stages import StageRules, _stages
+from rfm_loyalty._loyalty.scenario import SCENARIO_CONSTRAINTS, project_retention
+from rfm_loyalty._loyalty.stages import StageRules, stages_from_indicators
 from rfm_loyalty._loyalty.survey import HealthRules, customer_health, nps
 from rfm_loyalty._loyalty.tiers import member_tiers
 from rfm_loyalty._validation import check_params, require_columns
@@ -209,7 +208,7 @@ def loyalty_tables(
     parts = [table.drop(columns=list(_ALREADY))]
 
     rules = stage_rules if stage_rules is not None else StageRules()
-    stages = _stages(table, indicators.as_of, rules, referrals, survey, leads)
+    stages = stages_from_indicators(table, indicators.as_of, rules, referrals, survey, leads)
     tables["loyalty_stages"] = stages.summary
     for stage, reason in stages.missing.items():
         missing[f"loyalty_stage={stage}"] = reason
