@@ -8,7 +8,7 @@ VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
 .PHONY: demo test services lint test-pd3 test-pd2 bench bench-core bench-scoring bench-btyd \
-	bench-engines bench-pipeline samples clean
+	bench-engines bench-pipeline bench-loyalty samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,7 @@ test-pd2: $(VENV_PD2)/.installed
 
 # Each benchmark measures its baseline in the same run and rewrites its own
 # section of benchmarks/RESULTS.md. bench-engines writes 100M lines to disk first.
-bench: bench-core bench-scoring bench-btyd bench-pipeline
+bench: bench-core bench-scoring bench-btyd bench-pipeline bench-loyalty
 
 bench-core: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_core.py --sizes 1M 10M
@@ -59,6 +59,9 @@ bench-btyd: $(VENV)/.installed
 
 bench-pipeline: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_pipeline.py --sizes 1M 10M
+
+bench-loyalty: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_loyalty.py
 
 bench-engines: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_engines.py

@@ -39,6 +39,7 @@ ORDER = (
     "rfm_loyalty.profitability",
     "rfm_loyalty.churn",
     "rfm_loyalty.migration",
+    "rfm_loyalty.loyalty",
     "rfm_loyalty.btyd",
     "rfm_loyalty.backtest",
     "rfm_loyalty.analysis",

@@ -78,9 +78,9 @@ def test_committed_without_outputs(path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
 
 
-def test_both_notebooks_exist():
+def test_the_notebooks_exist():
     assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == [
-        "01_quickstart.ipynb", "02_real_data.ipynb",
+        "01_quickstart.ipynb", "02_real_data.ipynb", "03_loyalty.ipynb",
     ]
 
 
@@ -109,6 +109,23 @@ def test_real_data_runs(kernel_specs):
     assert "RFM analysis as of 2011-12-09" in stdout
     assert "Backtest: calibration to 2011-09-09" in stdout
     assert images(notebook) == 9  # one per plotting cell
+
+
+@pytest.mark.slow
+def test_loyalty_notebook_runs(kernel_specs):
+    if not DATA.exists():
+        pytest.skip(f"real data not found at {DATA} (the shared/ folder beside the repo)")
+    notebook = execute("03_loyalty.ipynb", kernel_specs)
+    stderr = stream_text(notebook, "stderr")
+    assert not any(word in stderr for word in FORBIDDEN), stderr
+    stdout = stream_text(notebook, "stdout")
+    assert "541,909 lines -> 22,190 orders of 4,372 customers, as of 2011-12-09" in stdout
+    assert "Loyalty indicators as of 2011-12-09: 4,338 customers" in stdout  # with a purchase
+    assert "left out discount_spend_share: needs the list_price or discount column" in stdout
+    assert "repeat rate: 64.3% of customers" in stdout
+    assert "Second purchase as of 2011-12-09 (4,338 new customers)" in stdout
+    assert "Retention +5 points over 12 periods" in stdout
+    assert images(notebook) == 3  # one per plotting cell
 
 
 def test_real_data_stops_cleanly_without_data(monkeypatch, tmp_path):

@@ -33,18 +33,22 @@ from rfm_loyalty.concentration import pareto
 from rfm_loyalty.datasets.simulate import simulate_btyd
 from rfm_loyalty.exceptions import SchemaError
 from rfm_loyalty.lifecycle import LABELS_ZH, LIFECYCLE_LABELS, lifecycle_labels
+from rfm_loyalty.loyalty import loyalty_value_matrix, member_tiers, second_purchase
 from rfm_loyalty.migration import segment_migration
 from rfm_loyalty.plotting import (
     plot_calibration,
     plot_cohort_retention,
     plot_customer_flow,
     plot_lifecycle,
+    plot_loyalty_matrix,
+    plot_member_tiers,
     plot_migration,
     plot_p_alive_matrix,
     plot_pareto,
     plot_profit_tiers,
     plot_rfm_heatmap,
     plot_rfm_histogram,
+    plot_second_purchase,
     plot_segments,
     plot_whale_curve,
 )
@@ -208,6 +212,11 @@ CASES = {
     "migration": (plot_migration, migration_result, {}),
     "histogram": (plot_rfm_histogram, customers_table, {}),
     "calibration": (plot_calibration, calibration_table, {}),
+    # the loyalty plots (their own checks: tests/test_loyalty_plots.py)
+    "loyalty_matrix": (plot_loyalty_matrix, lambda: loyalty_value_matrix(tiny_orders()), {}),
+    "second_purchase": (plot_second_purchase, lambda: second_purchase(tiny_orders()), {}),
+    "member_tiers": (plot_member_tiers,
+                     lambda: member_tiers(tiny_orders(), thresholds={"silver": 15.0}), {}),
 }
 
 

@@ -59,7 +59,8 @@ class MigrationResult:
     from_date, to_date : pandas.Timestamp
         The two analysis dates.
     by : str
-        ``"lifecycle"`` or ``"segment"``.
+        ``"lifecycle"`` or ``"segment"`` (other labellings built on
+        :func:`migration_from_labels` name their own, e.g. ``"loyalty_stage"``).
     edges : str
         For ``by="segment"``: ``"from_date"`` (the to_date table was scored
         on the score edges learned at from_date) or ``"refit"``.
@@ -208,6 +209,27 @@ def segment_migration(
             prepared_from, prepared_to, edges=edges, scorer=scorer, segment_rules=segment_rules
         )
 
+    return migration_from_labels(labels_from, labels_to, from_date=start, to_date=end, by=by,
+                                 edges=edges)
+
+
+def migration_from_labels(
+    labels_from: pd.Series,
+    labels_to: pd.Series,
+    *,
+    from_date: pd.Timestamp,
+    to_date: pd.Timestamp,
+    by: str,
+    edges: str = "",
+) -> MigrationResult:
+    """Cross-tabulate two labellings of the same customers (the body of segment_migration).
+
+    ``labels_from`` and ``labels_to`` are indexed by customer id; every
+    customer of ``labels_from`` must be in ``labels_to``, whose other
+    customers form the :data:`NOT_YET_CUSTOMER` row. Categorical labels keep
+    their category order. Other labellings of customers (loyalty stages,
+    member tiers) reuse it, so every migration table has the same shape.
+    """
     rows = [*_categories(labels_from), NOT_YET_CUSTOMER]
     columns = _categories(labels_to)
     # Every customer with a purchase by from_date also has one by to_date.
@@ -238,8 +260,8 @@ def segment_migration(
         counts=counts,
         shares=shares,
         customers=customers,
-        from_date=start,
-        to_date=end,
+        from_date=from_date,
+        to_date=to_date,
         by=by,
         edges=edges,
     )

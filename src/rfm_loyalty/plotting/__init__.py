@@ -12,6 +12,11 @@ would draw as empty boxes).
 
 from rfm_loyalty.plotting._churn import plot_cohort_retention, plot_customer_flow, plot_migration
 from rfm_loyalty.plotting._common import OKABE_ITO
+from rfm_loyalty.plotting._loyalty import (
+    plot_loyalty_matrix,
+    plot_member_tiers,
+    plot_second_purchase,
+)
 from rfm_loyalty.plotting._models import plot_calibration, plot_p_alive_matrix, plot_rfm_histogram
 from rfm_loyalty.plotting._segments import plot_lifecycle, plot_rfm_heatmap, plot_segments
 from rfm_loyalty.plotting._value import plot_pareto, plot_profit_tiers, plot_whale_curve
@@ -22,12 +27,15 @@ __all__ = [
     "plot_cohort_retention",
     "plot_customer_flow",
     "plot_lifecycle",
+    "plot_loyalty_matrix",
+    "plot_member_tiers",
     "plot_migration",
     "plot_p_alive_matrix",
     "plot_pareto",
     "plot_profit_tiers",
     "plot_rfm_heatmap",
     "plot_rfm_histogram",
+    "plot_second_purchase",
     "plot_segments",
     "plot_whale_curve",
 ]

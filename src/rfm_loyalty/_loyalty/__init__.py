@@ -1,0 +1,1 @@
+"""Machinery of :mod:`rfm_loyalty.loyalty` (one module per loyalty view)."""
