@@ -9,11 +9,13 @@ scores, segments, lifecycle cohorts, profitability, churn, models ->
 from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
 from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.campaigns import Audience, CampaignLift, campaign_lift, select_audience
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
 from rfm_loyalty.engines import EngineSource, from_duckdb, from_spark
 from rfm_loyalty.exceptions import (
     BinningWarning,
+    CampaignWarning,
     DataQualityError,
     DataQualityWarning,
     ModelFitError,
@@ -62,9 +64,12 @@ __all__ = [
     "SEGMENT_PRESETS",
     "TIER_ACTIONS",
     "Analysis",
+    "Audience",
     "BacktestResult",
     "BetaGeoModel",
     "BinningWarning",
+    "CampaignLift",
+    "CampaignWarning",
     "DataQualityError",
     "DataQualityWarning",
     "EngineSource",
@@ -87,6 +92,7 @@ __all__ = [
     "assign_segments",
     "backtest",
     "btyd_summary",
+    "campaign_lift",
     "churn_summary",
     "churn_table",
     "cohort_retention",
@@ -108,5 +114,6 @@ __all__ = [
     "rfm_table",
     "segment_migration",
     "segment_summary",
+    "select_audience",
     "stability_size_grid",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BinningWarning",
+    "CampaignWarning",
     "DataQualityError",
     "DataQualityWarning",
     "InvalidParameterError",
@@ -61,6 +62,14 @@ class DataQualityWarning(UserWarning):
 
 class BinningWarning(UserWarning):
     """Ties collapsed score bins: fewer bins than asked for were learned."""
+
+
+class CampaignWarning(UserWarning):
+    """A campaign comparison cannot show what was asked of it.
+
+    Raised by ``campaign_lift`` when the groups are too small to detect the
+    lift asked for at 80% power, or when the window reaches past the orders.
+    """
 
 
 class ModelWarning(UserWarning):

@@ -1,0 +1,205 @@
+"""Campaign files: the send list, the assignment file, atomic writes, reading back.
+
+CSV and XLSX text cells that a spreadsheet would run as a formula are
+neutralised with :func:`rfm_loyalty.export.neutralize_formulas`; reading an
+assignment file back removes that quote again, so the ids match the orders.
+JSON is written as it is (no spreadsheet opens it). Every file is written to
+a temporary file beside the target and moved over it with ``os.replace``, so
+a failed write leaves the old file (or none), never half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfm_loyalty._campaigns.select import restore_formulas
+from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
+from rfm_loyalty.export import neutralize_formulas
+
+FILE_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "json": ".json"}
+ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+_TEXT = pd.Series(["x"]).dtype  # object on pandas 2.2, str on pandas 3
+
+#: Columns of the assignment file: (name, dtype, meaning, when).
+ASSIGNMENT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("campaign", "text", "campaign name (the key of the draws)", "always"),
+    ("campaign_date", "datetime", "campaign date (the contact rule's reference day)", "always"),
+    ("customer_id", "text", "customer id", "always"),
+    ("group", "text", "treatment or control", "always"),
+    ("lifecycle", "text", "lifecycle label at selection", "always"),
+    ("segment", "text", "RFM segment at selection", "always"),
+    ("stratum", "text", "lifecycle / segment", "always"),
+    ("draw", "float64", "the customer's assignment draw in [0, 1)", "always"),
+    ("channel", "text", "channel of the campaign", "always"),
+    ("contact_cost", "float64", "cost of contacting the customer (0 for control)", "always"),
+    ("recency_days", "int64", "days since the last purchase at selection", "always"),
+    ("frequency", "int64", "purchases at selection", "always"),
+    ("monetary_total", "float64", "net revenue at selection", "always"),
+    ("tier", "text", "profit tier at selection", "profit"),
+    ("p_alive", "float64", "BG/NBD probability alive at selection", "models"),
+    ("expected_purchases", "float64", "expected purchases at selection", "models"),
+    ("clv", "float64", "customer lifetime value at selection", "models"),
+)
+_REQUIRED = ("campaign", "campaign_date", "customer_id", "group")
+
+
+def file_format(path: Path, format: str | None, *, owner: str) -> str:
+    """Return the format of ``path``: the one given, or the one of its suffix."""
+    if format is None:
+        by_suffix = {suffix: fmt for fmt, suffix in FILE_FORMATS.items()}
+        found = by_suffix.get(path.suffix.lower())
+        if found is None:
+            raise InvalidParameterError(
+                f"{owner} cannot tell the format of {str(path)!r} from its suffix; name the "
+                f"file .csv, .xlsx or .json or pass format= one of {list(FILE_FORMATS)!r}."
+            )
+        return found
+    if format not in FILE_FORMATS:
+        raise InvalidParameterError(
+            f"The 'format' parameter of {owner} must be one of {list(FILE_FORMATS)!r}. "
+            f"Got {format!r} instead."
+        )
+    return format
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+    """Write through a temporary file beside ``path``, then move it over ``path``."""
+    path = Path(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(temporary, mode)  # mkstemp makes files only the owner can read
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return records with ISO dates, None for missing values and plain Python numbers."""
+    columns: dict[str, list[Any]] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            listed: list[Any] = [None if pd.isna(v) else v.isoformat() for v in values]
+        else:
+            listed = [_plain(v) for v in values.astype(object).tolist()]
+        columns[str(name)] = listed
+    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or value is pd.NA or (isinstance(value, float) and not np.isfinite(value)):
+        return None
+    return value
+
+
+def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str) -> Path:
+    """Write one table atomically as CSV (``encoding``), XLSX or JSON (UTF-8)."""
+    if fmt == "csv":
+        safe = neutralize_formulas(frame)
+        def csv(target: Path) -> None:
+            safe.to_csv(target, index=False, encoding=encoding)
+
+        return atomic_write(path, csv)
+    if fmt == "xlsx":
+        safe = neutralize_formulas(frame)
+        return atomic_write(path, lambda t: safe.to_excel(t, index=False, engine="openpyxl"))
+    text = json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False, indent=1)
+    return atomic_write(path, lambda t: _write_text(t, text))
+
+
+def _write_text(target: Path, text: str) -> None:
+    target.write_text(text + "\n", encoding="utf-8")
+
+
+def write_json(record: dict[str, Any], path: Path) -> Path:
+    """Write a JSON document atomically (UTF-8)."""
+    text = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default)
+    return atomic_write(path, lambda t: _write_text(t, text))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (pd.Timestamp, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def coerce(values: pd.Series, dtype: str) -> pd.Series:
+    """Convert a column read from a file to its dtype."""
+    if dtype == "text":
+        return values.astype(object).where(values.notna(), "").map(str).astype(_TEXT)
+    if dtype == "datetime":
+        return pd.to_datetime(values).astype("datetime64[ns]")
+    if dtype == "int64":
+        return pd.to_numeric(values).astype("int64")
+    return pd.to_numeric(values).astype("float64")
+
+
+def read_table(path: Path, fmt: str) -> pd.DataFrame:
+    """Read a campaign table as text (CSV: UTF-8 with or without BOM, else GB18030)."""
+    if fmt == "csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
+        frame = frame.replace({"": None}) if len(frame) else frame
+    elif fmt == "xlsx":
+        frame = pd.read_excel(path, engine="openpyxl", dtype={"customer_id": str})
+    else:
+        frame = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
+    return restore_formulas(frame) if fmt != "json" else frame
+
+
+def typed_assignment(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """Return the assignment columns found, in order and dtype; check the required ones."""
+    missing = [c for c in _REQUIRED if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{source} is not an assignment file: it lacks the columns {missing!r} "
+            f"(found {[str(c) for c in frame.columns]!r}). Write one with "
+            "Audience.export() or Audience.write_assignments()."
+        )
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for name, dtype, _, _ in ASSIGNMENT_COLUMNS:
+        if name in frame.columns:
+            out[name] = coerce(frame[name].reset_index(drop=True), dtype)
+    bad = sorted(set(out["group"]) - {"treatment", "control"})
+    if bad:
+        raise SchemaError(
+            f"The group column of {source} must hold 'treatment' or 'control'. "
+            f"Found {bad[:3]!r}."
+        )
+    return out
+
+
+def read_assignment(path: Path, format: str | None, *, owner: str) -> pd.DataFrame:
+    """Read and type an assignment file."""
+    fmt = file_format(path, format, owner=owner)
+    if not path.is_file():
+        raise FileNotFoundError(f"{owner}: no assignment file at {str(path)!r}.")
+    return typed_assignment(read_table(path, fmt), source=str(path))
