@@ -157,10 +157,12 @@ def select_audience(
     split : {"stable", "exact"}, default "stable"
         ``"stable"``: control when the customer's draw is below the share (a
         count is turned into the share ``count / audience size``); a customer
-        keeps their group when the audience grows. ``"exact"``: each
-        lifecycle x segment stratum gets its largest-remainder quota of the
-        control group, filled by the lowest draws; exact counts, but a larger
-        audience can move a customer. See Notes.
+        keeps their group when the audience grows. ``"exact"``: the control
+        size (the count, or the share x audience size rounded half up) is
+        shared among the lifecycle x segment strata in proportion to their
+        sizes (largest remainder), each stratum's quota filled by its lowest
+        draws; exact counts, but a larger audience can move a customer. See
+        Notes.
     date : date-like, optional
         Campaign date, the contact rule's reference day. Default: the
         analysis date (``as_of``) of the analysis or of the table

@@ -10,10 +10,12 @@ a random generator's state:
     keeps every earlier customer's group. Each stratum's control share is
     binomial around the holdout share.
 ``"exact"``
-    Each stratum (lifecycle label x segment) gets its quota of the control
-    group, ``share x stratum size`` rounded by the largest-remainder rule so
-    that the quotas add up to the control size; in each stratum the customers
-    with the lowest draws form its quota. Exact counts, but a customer's group
+    The control size (the count, or ``share x audience size`` rounded half
+    up) is shared among the strata (lifecycle label x segment) in proportion
+    to their sizes by the largest-remainder rule (each stratum gets the whole
+    part of ``control size x stratum size / audience size``, the largest
+    fractional parts one more); in each stratum the customers with the lowest
+    draws form its quota. Exact counts, but a customer's group
     depends on who else is in the stratum: a larger audience can move them.
 
 No split has both properties: if the group of every customer had to survive

@@ -39,6 +39,8 @@ METHODS = MappingProxyType({
 _ECONOMICS = ("incremental_responders", "incremental_orders", "incremental_revenue",
               "campaign_cost", "revenue_per_cost", "incremental_profit", "roi")
 POWER = 0.8
+#: Fewer buyers than this in a group make the Welch intervals unreliable (a note says so).
+MIN_BUYERS = 10
 
 
 def compare(treated: np.ndarray, orders: np.ndarray, revenue: np.ndarray,
@@ -287,10 +289,10 @@ def campaign_lift(
     treated = (assignment["group"] == "treatment").to_numpy()
     result = compare(treated, n_orders, revenue, p["confidence"])
     summary = _summary(result, p)
-    power_note = _power_note(result, summary, p)
-    if power_note:
-        notes.append(power_note)
-        warn_user(f"{OWNER}: {power_note}", CampaignWarning)
+    for note in (_power_note(result, summary, p), _few_buyers_note(treated, n_orders, p)):
+        if note:
+            notes.append(note)
+            warn_user(f"{OWNER}: {note}", CampaignWarning)
     contact_cost = (float(assignment.loc[treated, "contact_cost"].sum())
                     if "contact_cost" in assignment.columns else np.nan)
     campaign_cost = p["cost"] if p["cost"] is not None else contact_cost
@@ -460,6 +462,21 @@ def _power_note(result: dict[str, dict[str, np.ndarray]], summary: pd.DataFrame,
             f"{rate:.1%}, the smallest response lift detectable at 80% power is "
             f"{100 * mde:.1f} points, more than the {100 * lift:.1f} points asked for "
             f"(detect_lift={lift:g}); {need}.")
+
+
+def _few_buyers_note(treated: np.ndarray, n_orders: np.ndarray, p: dict[str, Any]) -> str:
+    means = [m for m in p["metric"] if m != "response"]
+    if not means:
+        return ""
+    buyers = {group: int((n_orders[mask] > 0).sum())
+              for group, mask in (("treatment", treated), ("control", ~treated))}
+    few = {group: n for group, n in buyers.items() if n < MIN_BUYERS}
+    if not few:
+        return ""
+    listed = " and ".join(f"{n} in the {group} group" for group, n in few.items())
+    return (f"Only {listed} bought in the window: the Welch intervals of "
+            f"{' and '.join(means)} per customer rest on the spread of fewer than "
+            f"{MIN_BUYERS} buyers and can be too narrow.")
 
 
 def _groups(treated: np.ndarray, n_orders: np.ndarray, revenue: np.ndarray) -> pd.DataFrame:
