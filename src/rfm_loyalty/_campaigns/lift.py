@@ -409,13 +409,17 @@ def _outcomes(orders: Orders, ids: pd.Index, start: pd.Timestamp,
     notes = []
     outside = inside & (position < 0)
     if before.any() or after.any():
-        notes.append(f"{int(before.sum()):,} orders before and {int(after.sum()):,} after the "
-                     "window are not counted.")
+        notes.append(f"Not counted: {_count(before.sum(), 'order')} dated before the window "
+                     f"and {_count(after.sum(), 'order')} after it.")
     if outside.any():
         others = frame["customer_id"].to_numpy(dtype=object)[outside]
-        notes.append(f"{int(outside.sum()):,} orders in the window are by "
-                     f"{len(pd.unique(others)):,} customers outside the audience; not counted.")
+        notes.append(f"Not counted: {_count(outside.sum(), 'order')} in the window by "
+                     f"{_count(len(pd.unique(others)), 'customer')} outside the audience.")
     return n_orders, revenue, notes
+
+
+def _count(n: Any, noun: str) -> str:
+    return f"{int(n):,} {noun}" + ("" if int(n) == 1 else "s")
 
 
 def _summary(result: dict[str, dict[str, np.ndarray]], p: dict[str, Any]) -> pd.DataFrame:
