@@ -366,7 +366,7 @@ def _read_customers(path: Path) -> tuple[Any, Any]:
 
     import pandas as pd
 
-    from rfm_loyalty._campaigns.select import restore_formulas
+    from rfm_loyalty._campaigns.files import restore_text
     from rfm_loyalty.export import SCHEMAS, read_export
 
     folder = path if path.is_dir() else path.parent
@@ -389,7 +389,7 @@ def _read_customers(path: Path) -> tuple[Any, Any]:
     meta = folder / "metadata.json"
     if meta.is_file():
         as_of = json.loads(meta.read_text(encoding="utf-8")).get("as_of")
-    return restore_formulas(table), as_of
+    return restore_text(table, escaped=False), as_of
 
 
 def _holdout(text: str) -> float | int:

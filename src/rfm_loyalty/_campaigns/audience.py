@@ -325,7 +325,8 @@ class Audience:
         >>> path.read_bytes()[:3] == b"\xef\xbb\xbf"  # the BOM Excel looks for
         True
         """
-        return self._write(path, self.send_list(), format, encoding, "write_send_list")
+        return self._write(path, self.send_list(), format, encoding, "write_send_list",
+                           escaped=False)
 
     def write_assignments(self, path: str | os.PathLike[str], *, format: str | None = None,
                           encoding: str = "utf-8-sig") -> Path:
@@ -345,7 +346,8 @@ class Audience:
         pathlib.Path
             The file written; :func:`rfm_loyalty.campaigns.read_assignment`
             reads it back: CSV and JSON exactly (ids included), XLSX with
-            numbers to Excel's 15 significant digits.
+            numbers to Excel's 15 significant digits (and, as XML does, a
+            carriage return in a text read back as a line feed).
 
         Examples
         --------
@@ -358,15 +360,16 @@ class Audience:
         >>> read_assignment(path).equals(audience.assignments())
         True
         """
-        return self._write(path, self.assignments(), format, encoding, "write_assignments")
+        return self._write(path, self.assignments(), format, encoding, "write_assignments",
+                           escaped=True)
 
     def _write(self, path: str | os.PathLike[str], frame: pd.DataFrame, format: str | None,
-               encoding: str, method: str) -> Path:
+               encoding: str, method: str, *, escaped: bool) -> Path:
         owner = f"Audience.{method}"
         encoding = check(encoding, Choice(*files.ENCODINGS), name="encoding", owner=owner)
         target = Path(path)
         return files.write_frame(frame, target, files.file_format(target, format, owner=owner),
-                                 encoding)
+                                 encoding, escaped=escaped)
 
     def export(self, folder: str | os.PathLike[str], *,
                format: str | Sequence[str] = "csv", encoding: str = "utf-8-sig") -> list[Path]:
@@ -418,7 +421,8 @@ class Audience:
         for fmt in dict.fromkeys(formats):
             for stem, frame in tables.items():
                 path = target / f"{stem}{files.FILE_FORMATS[fmt]}"
-                written.append(files.write_frame(frame, path, fmt, encoding))
+                written.append(files.write_frame(frame, path, fmt, encoding,
+                                                 escaped=stem == "assignment"))
         record = self._metadata([p.name for p in written])
         written.append(files.write_json(record, target / "campaign.json"))
         return written

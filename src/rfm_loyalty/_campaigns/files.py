@@ -1,8 +1,12 @@
 """Campaign files: the send list, the assignment file, atomic writes, reading back.
 
 CSV and XLSX text cells that a spreadsheet would run as a formula are
-neutralised with :func:`rfm_loyalty.export.neutralize_formulas`; reading an
-assignment file back removes that quote again, so the ids match the orders.
+neutralised with :func:`rfm_loyalty.export.neutralize_formulas` (a leading
+``'``). The assignment file must give back its ids exactly, so that they
+match the orders; before neutralising, its text cells that already start
+with ``'`` get one more, and reading removes one quote wherever it is
+followed by a formula character or another quote: ``=x`` is written ``'=x``,
+``'x`` is written ``''x``, and both read back as they were.
 JSON is written as it is (no spreadsheet opens it). Every file is written to
 a temporary file beside the target and moved over it with ``os.replace``, so
 a failed write leaves the old file (or none), never half a file.
@@ -21,13 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rfm_loyalty._campaigns.select import restore_formulas
 from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
 from rfm_loyalty.export import neutralize_formulas
 
 FILE_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "json": ".json"}
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
 _TEXT = pd.Series(["x"]).dtype  # object on pandas 2.2, str on pandas 3
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: Columns of the assignment file: (name, dtype, meaning, when).
 ASSIGNMENT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -116,12 +120,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str) -> Path:
-    """Write one table atomically as CSV (``encoding``), XLSX or JSON (UTF-8)."""
+def _map_text(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
+    """Apply ``change(text: Series of str) -> (mask, new)`` to the text cells of every column."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            cells = values.astype(object)
+            is_text = cells.map(lambda v: isinstance(v, str)).astype(bool)
+            flat = cells.where(is_text, "").astype(str)
+            mask, new = change(flat)
+            mask = mask & is_text
+            if mask.any():
+                out[column] = cells.where(~mask, new).astype(values.dtype)
+    return out
+
+
+def escape_quotes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Double the leading quote of text cells that start with one."""
+    return _map_text(frame, lambda t: (t.str.startswith("'"), "'" + t))
+
+
+def restore_text(frame: pd.DataFrame, *, escaped: bool) -> pd.DataFrame:
+    """Remove the quote the writer put before a formula character (or before a quote).
+
+    ``escaped=False`` undoes :func:`~rfm_loyalty.export.neutralize_formulas`
+    alone (the analysis export); ``escaped=True`` also undoes
+    :func:`escape_quotes` (the assignment file).
+    """
+    # XLSX (XML) gives back a neutralised carriage return as a line feed
+    after = _FORMULA_START + (("'", "\n") if escaped else ())
+    return _map_text(frame, lambda t: (t.str.startswith("'") & t.str[1:].str.startswith(after),
+                                       t.str[1:]))
+
+
+def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str, *,
+                escaped: bool = False) -> Path:
+    """Write one table atomically as CSV (``encoding``), XLSX or JSON (UTF-8).
+
+    ``escaped=True`` (the assignment file) doubles leading quotes before the
+    formula neutralisation, so that :func:`read_table` restores every cell.
+    """
+    if escaped and fmt != "json":
+        frame = escape_quotes(frame)
     if fmt == "csv":
         safe = neutralize_formulas(frame)
         def csv(target: Path) -> None:
-            safe.to_csv(target, index=False, encoding=encoding)
+            # CRLF line ends (RFC 4180, what Excel writes) also make the csv writer quote
+            # a cell holding a bare carriage return, which readers take for a line end
+            safe.to_csv(target, index=False, encoding=encoding, lineterminator="\r\n")
 
         return atomic_write(path, csv)
     if fmt == "xlsx":
@@ -160,7 +207,7 @@ def coerce(values: pd.Series, dtype: str) -> pd.Series:
     return pd.to_numeric(values).astype("float64")
 
 
-def read_table(path: Path, fmt: str) -> pd.DataFrame:
+def read_table(path: Path, fmt: str, *, escaped: bool) -> pd.DataFrame:
     """Read a campaign table as text (CSV: UTF-8 with or without BOM, else GB18030)."""
     if fmt == "csv":
         try:
@@ -172,7 +219,7 @@ def read_table(path: Path, fmt: str) -> pd.DataFrame:
         frame = pd.read_excel(path, engine="openpyxl", dtype={"customer_id": str})
     else:
         frame = pd.DataFrame(json.loads(path.read_text(encoding="utf-8")))
-    return restore_formulas(frame) if fmt != "json" else frame
+    return restore_text(frame, escaped=escaped) if fmt != "json" else frame
 
 
 def typed_assignment(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
@@ -202,4 +249,4 @@ def read_assignment(path: Path, format: str | None, *, owner: str) -> pd.DataFra
     fmt = file_format(path, format, owner=owner)
     if not path.is_file():
         raise FileNotFoundError(f"{owner}: no assignment file at {str(path)!r}.")
-    return typed_assignment(read_table(path, fmt), source=str(path))
+    return typed_assignment(read_table(path, fmt, escaped=True), source=str(path))

@@ -23,7 +23,6 @@ REQUIRED = ("lifecycle", "lifecycle_zh", "action", "action_zh", "segment",
 _LIFECYCLE_ORDER = tuple(dict.fromkeys((*LIFECYCLE_LABELS, *SEED_LABELS)))
 _HINT = ("Pass the Analysis returned by analyze(), its .customers table, or the customers "
          "table of an export (read_export(folder, 'customers')).")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def is_analysis(data: Any) -> bool:
@@ -204,18 +203,3 @@ def recently_contacted(index: pd.Index, contacts: pd.DataFrame, date: pd.Timesta
     blocking = gap < min_days
     return index.isin(ids[blocking]), int(blocking.sum())
 
-
-def restore_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Undo the export's formula neutralisation: drop the quote before ``= + - @``."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            text = values.astype(object)
-            is_text = text.map(lambda v: isinstance(v, str)).astype(bool)
-            flat = text.where(is_text, "").astype(str)
-            quoted = is_text & flat.str.startswith("'") & flat.str[1:].str.startswith(
-                _FORMULA_START)
-            if quoted.any():
-                out[column] = text.where(~quoted, flat.str[1:]).astype(values.dtype)
-    return out
