@@ -409,7 +409,10 @@ def _run_audience(args: argparse.Namespace, progress: _Progress) -> Any:
         raise _Fail(f"--format must be one or more of csv, xlsx, json separated by commas; "
                     f"got {args.format!r}.")
     table, as_of = _read_customers(Path(args.input))
-    date = _as_of(args.date) if args.date else (_as_of(as_of) if as_of else None)
+    date = args.date or as_of  # text: the library refuses a date that reads two ways
+    if date is None:
+        raise _Fail(f"give the campaign date with --date (e.g. --date 2025-01-15): no "
+                    f"metadata.json beside {args.input!r} says the analysis date.")
     exclude = _read_csv_ids(args.exclude, "--exclude") if args.exclude else None
     contacts = _read_csv_ids(args.contacts, "--contacts") if args.contacts else None
     progress(f"selecting from {len(table):,} customers")
@@ -449,7 +452,7 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
         )
     progress(f"measuring {args.assignment} over {args.orders}")
     result = campaign_lift(
-        args.orders, args.assignment, start=_as_of(args.start), end=_as_of(args.end),
+        args.orders, args.assignment, start=args.start, end=args.end,
         columns=columns, min_group_size=args.min_group_size, detect_lift=args.detect_lift,
         cost=args.cost, margin=args.margin,
     )
