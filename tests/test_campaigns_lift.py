@@ -247,9 +247,10 @@ def test_warnings_say_what_the_comparison_cannot_show():
     assert ("campaign_lift: The window ends on 2025-03-31 but the orders end on 2025-02-01: "
             "the rest of the window is missing from both groups.") in messages
     power = next(m for m in messages if "detectable" in m)
+    # control rate 1 of 4: the base rate of the power note
     assert power.startswith("campaign_lift: With 4 treatment and 4 control customers and a "
-                            "response rate of 62.5%, the smallest response lift detectable at "
-                            "80% power is ")
+                            "base response rate of 25.0%, the smallest response lift "
+                            "detectable at 80% power is ")
     assert "more than the 2.0 points asked for (detect_lift=0.02); no control group is large " \
            "enough beside 4 treatment customers." in power
     assert any(m.startswith("campaign_lift: Only 4 in the treatment group and 1 in the control "

@@ -53,9 +53,14 @@ def _html_table(frame: pd.DataFrame) -> str:
 def audience_header(a: Audience) -> str:
     """Describe the campaign, its date and the two group sizes in one line."""
     n_t, n_c = len(a.treatment), len(a.control)
-    holdout = f"{a.holdout:,} customers" if isinstance(a.holdout, int) else _pct(a.holdout, 0)
+    if not a.holdout:
+        holdout = "no holdout"
+    elif isinstance(a.holdout, int):
+        holdout = f"holdout {a.holdout:,} customers, split {a.split!r}"
+    else:
+        holdout = f"holdout {_pct(a.holdout, 0)}, split {a.split!r}"
     return (f"Audience {a.name!r} for {a.date.date()}: {len(a.table):,} customers "
-            f"({n_t:,} treatment, {n_c:,} control; holdout {holdout}, split {a.split!r})")
+            f"({n_t:,} treatment, {n_c:,} control; {holdout})")
 
 
 def _funnel_rows(a: Audience) -> pd.DataFrame:
