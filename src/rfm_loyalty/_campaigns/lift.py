@@ -449,7 +449,7 @@ def _summary(result: dict[str, dict[str, np.ndarray]], p: dict[str, Any]) -> pd.
 
 
 def _base_rate(response: Mapping[str, Any], n_t: Any, n_c: Any) -> float:
-    """The rate a lift is detected against: the control group's (pooled if it is 0 or 1)."""
+    """Return the rate a lift is detected against: the control rate (pooled at 0 or 1)."""
     control = float(response["control"])
     if 0 < control < 1:
         return control
