@@ -448,7 +448,7 @@ def _summary(result: dict[str, dict[str, np.ndarray]], p: dict[str, Any]) -> pd.
         {"method": files._TEXT})
 
 
-def _base_rate(response: Mapping[str, Any], n_t: Any, n_c: Any) -> float:
+def _base_rate(response: Mapping[Any, Any], n_t: Any, n_c: Any) -> float:
     """Return the rate a lift is detected against: the control rate (pooled at 0 or 1)."""
     control = float(response["control"])
     if 0 < control < 1:
