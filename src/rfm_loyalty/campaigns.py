@@ -257,7 +257,8 @@ def select_audience(
             f"found: {[str(c) for c in table.columns]!r}."
         )
     steps: list[tuple[str, str, np.ndarray]] = []
-    why = pd.Series("", index=table.index, dtype=object)
+    # why a customer was kept, one part per targeting rule, built for the kept rows only
+    reasons: list[Callable[[np.ndarray], np.ndarray]] = []
     notes: list[str] = []
     keep = np.ones(len(table), dtype=bool)
 
@@ -266,10 +267,6 @@ def select_audience(
         before = keep
         keep = keep & passes
         steps.append((step, rule, before & ~keep))
-
-    def explain(text: pd.Series) -> None:
-        nonlocal why
-        why = why.where(why == "", why + "; ") + text.astype(object)
 
     for step, column in (("lifecycle", "lifecycle"), ("segments", "segment"),
                          ("tiers", "tier")):
@@ -284,7 +281,7 @@ def select_audience(
             table["tier"] = sel._ordered(table["tier"], _TIER_ORDER)
         chosen = sel.labels(p[step], table, column, name=step)
         apply(step, f"{column} in {chosen!r}", table[column].isin(chosen).to_numpy())
-        explain(f"{column} " + table[column].astype(str))
+        reasons.append(_label_reason(table[column], column))
     if p["min_p_alive"] is not None:
         if "p_alive" not in table.columns:
             raise SchemaError(
@@ -294,13 +291,11 @@ def select_audience(
         threshold = p["min_p_alive"]
         alive = table["p_alive"].to_numpy(dtype=float)
         apply("min_p_alive", f"p_alive >= {threshold:g}", alive >= threshold)
-        shown = np.char.mod("%.2f", np.nan_to_num(alive, nan=-1.0))
-        explain(pd.Series(np.char.add("p_alive ", shown), index=table.index)
-                + f" >= {threshold:.2f}")
+        reasons.append(_alive_reason(alive, threshold))
     if where is not None:
         rule = where if isinstance(where, str) else getattr(where, "__name__", "rule")
         apply("where", str(rule), sel.where_mask(where, table))
-        explain(pd.Series(f"where {rule}", index=table.index))
+        reasons.append(_constant_reason(f"where {rule}"))
     if exclude is not None:
         ids = sel.excluded_ids(exclude)
         unknown = int((~ids.isin(table.index)).sum())
@@ -308,11 +303,11 @@ def select_audience(
             notes.append(f"{unknown:,} ids of the exclude list are not in the customer table.")
         apply("exclude", f"{len(ids):,} ids of the exclude list", ~table.index.isin(ids))
     if contacts is not None:
-        blocked, rows = sel.recently_contacted(table.index, contacts, campaign_date,
-                                               p["min_days_between_contacts"])
+        blocked, log_rows = sel.recently_contacted(table.index, contacts, campaign_date,
+                                                   p["min_days_between_contacts"])
         days = p["min_days_between_contacts"]
         apply("contacts", f"contacted fewer than {days} days from {campaign_date.date()} "
-              f"({rows:,} of {len(contacts):,} log rows)", ~blocked)
+              f"({log_rows:,} of {len(contacts):,} log rows)", ~blocked)
     draws_all = np.full(len(table), np.nan)
     draws_all[keep] = assignment_draws(name, table.index.to_numpy()[keep])
     if p["max_size"] is not None:
@@ -322,12 +317,39 @@ def select_audience(
         top = np.zeros(len(table), dtype=bool)
         top[order[: min(p["max_size"], int(keep.sum()))]] = True
         apply("max_size", f"the {p['max_size']:,} highest {value_column}, ties by draw", top)
-    if not steps or all(s[0] in ("exclude", "contacts", "max_size") for s in steps):
-        why = pd.Series("all customers", index=table.index, dtype=object)
-    chosen_rows = table.loc[keep].copy()
-    chosen_rows["draw"] = draws_all[keep]
-    chosen_rows["why"] = why[keep].to_numpy()
+    rows = np.flatnonzero(keep)
+    needed = [c for c in table.columns if c in (*sel.REQUIRED, "tier", *_MODEL_COLUMNS)]
+    chosen_rows = table.iloc[rows][needed + [c for c in p["passthrough"] if c not in needed]]
+    chosen_rows = chosen_rows.assign(draw=draws_all[rows], why=_why(reasons, rows))
     return _build(chosen_rows, table, steps, notes, p, campaign_date)
+
+
+def _label_reason(labels: pd.Series, column: str) -> Callable[[np.ndarray], np.ndarray]:
+    """Return the reason of a label filter, ``"<column> <label>"``, by category codes."""
+    texts = np.array([f"{column} {c}" for c in labels.cat.categories] + [""], dtype=object)
+    codes = labels.cat.codes.to_numpy()
+    return lambda rows: texts[codes[rows]]
+
+
+def _alive_reason(alive: np.ndarray, threshold: float) -> Callable[[np.ndarray], np.ndarray]:
+    def reason(rows: np.ndarray) -> np.ndarray:
+        shown = np.char.mod("%.2f", alive[rows])
+        return np.char.add(np.char.add("p_alive ", shown), f" >= {threshold:.2f}").astype(object)
+
+    return reason
+
+
+def _constant_reason(text: str) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda rows: np.full(len(rows), text, dtype=object)
+
+
+def _why(reasons: list[Callable[[np.ndarray], np.ndarray]], rows: np.ndarray) -> np.ndarray:
+    if not reasons:
+        return np.full(len(rows), "all customers", dtype=object)
+    why = reasons[0](rows)
+    for reason in reasons[1:]:
+        why = why + "; " + reason(rows)
+    return why
 
 
 def _check_params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -402,18 +424,22 @@ def _check_labels(table: pd.DataFrame) -> None:
 
 def _templates(template: str | Mapping[str, str] | None, name: str,
                lifecycle: pd.Series) -> np.ndarray:
-    labels = lifecycle.astype(str)
-    if template is None:
-        return (name + "/" + labels).to_numpy(dtype=object)
     if isinstance(template, str):
-        return np.full(len(labels), template, dtype=object)
-    missing = sorted(set(labels) - set(template))
-    if missing:
-        raise InvalidParameterError(
-            f"The 'template' mapping of {_OWNER} has no template for the lifecycle labels "
-            f"{missing!r} of the audience; add them or pass one template for all."
-        )
-    return labels.map(dict(template)).to_numpy(dtype=object)
+        return np.full(len(lifecycle), template, dtype=object)
+    categories = [str(c) for c in lifecycle.cat.categories]
+    codes = lifecycle.cat.codes.to_numpy()
+    if template is None:
+        per_label = [f"{name}/{c}" for c in categories]
+    else:
+        present = [categories[c] for c in np.unique(codes)]
+        missing = sorted(set(present) - set(template))
+        if missing:
+            raise InvalidParameterError(
+                f"The 'template' mapping of {_OWNER} has no template for the lifecycle labels "
+                f"{missing!r} of the audience; add them or pass one template for all."
+            )
+        per_label = [str(template.get(c, "")) for c in categories]
+    return np.array(per_label, dtype=object)[codes]
 
 
 def _build(chosen: pd.DataFrame, table: pd.DataFrame, steps: list[tuple[str, str, np.ndarray]],
@@ -424,28 +450,27 @@ def _build(chosen: pd.DataFrame, table: pd.DataFrame, steps: list[tuple[str, str
             f"The 'holdout' parameter of {_OWNER} asks for {holdout:,} control customers but "
             f"the audience has {n:,}; pass a smaller count or a share such as 0.1."
         )
-    chosen = chosen.sort_index()
-    stratum = (chosen["lifecycle"].astype(str) + " / " + chosen["segment"].astype(str))
-    is_control = split(chosen["draw"].to_numpy(), stratum.to_numpy(dtype=str), holdout,
-                       p["split"])
+    # sorted by id; numpy sorts fixed-width text in C, object arrays one comparison at a time
+    chosen = chosen.iloc[np.argsort(chosen.index.to_numpy().astype(str), kind="stable")]
+    stratum = _strata(chosen["lifecycle"], chosen["segment"])
+    is_control = split(chosen["draw"].to_numpy(), stratum, holdout, p["split"])
     model_columns = [c for c in _MODEL_COLUMNS if c in chosen.columns]
     extra = (["tier"] if "tier" in chosen.columns else []) + model_columns
-    out = pd.DataFrame(index=chosen.index)
-    out["group"] = pd.Categorical(np.where(is_control, "control", "treatment"),
-                                  categories=["treatment", "control"])
-    out["stratum"] = stratum.to_numpy(dtype=object)
-    out["draw"] = chosen["draw"].to_numpy(dtype=float)
-    for column in ("lifecycle", "lifecycle_zh", "segment", "action", "action_zh"):
-        out[column] = chosen[column]
-    out["template"] = _templates(p["template"], name, chosen["lifecycle"])
-    out["why"] = chosen["why"].to_numpy(dtype=object)
-    for column in ("recency_days", "frequency"):
-        out[column] = chosen[column].to_numpy(dtype=np.int64)
-    out["monetary_total"] = chosen["monetary_total"].to_numpy(dtype=float)
-    for column in extra:
-        out[column] = chosen[column]
-    for column in p["passthrough"]:
-        out[column] = chosen[column]
+    columns: dict[str, Any] = {
+        "group": pd.Categorical(np.where(is_control, "control", "treatment"),
+                                categories=["treatment", "control"]),
+        "stratum": stratum, "draw": chosen["draw"].to_numpy(dtype=float),
+        # .array keeps each column's own type (categories, text) without a conversion
+        **{c: chosen[c].array for c in ("lifecycle", "lifecycle_zh", "segment", "action",
+                                        "action_zh")},
+        "template": _templates(p["template"], name, chosen["lifecycle"]),
+        "why": chosen["why"].array,
+        "recency_days": chosen["recency_days"].to_numpy(dtype=np.int64),
+        "frequency": chosen["frequency"].to_numpy(dtype=np.int64),
+        "monetary_total": chosen["monetary_total"].to_numpy(dtype=float),
+        **{c: chosen[c].array for c in (*extra, *p["passthrough"])},
+    }
+    out = pd.DataFrame(columns, index=chosen.index)
     funnel = _funnel(len(table), steps)
     covariates = [c for c in _COVARIATES if c in out.columns]
     if "p_alive" not in out.columns:
@@ -467,6 +492,16 @@ def _build(chosen: pd.DataFrame, table: pd.DataFrame, steps: list[tuple[str, str
         holdout=holdout, split=p["split"], channel=p["channel"], notes=tuple(notes),
         params=MappingProxyType(_params(p, campaign_date)), passthrough=p["passthrough"],
     )
+
+
+def _strata(lifecycle: pd.Series, segment: pd.Series) -> np.ndarray:
+    """``"<lifecycle> / <segment>"`` per customer, through the category codes."""
+    life, seg = lifecycle.cat.codes.to_numpy(), segment.cat.codes.to_numpy()
+    n_seg = len(segment.cat.categories)
+    combined, inverse = np.unique(life.astype(np.int64) * n_seg + seg, return_inverse=True)
+    names = np.array([f"{lifecycle.cat.categories[c // n_seg]} / "
+                      f"{segment.cat.categories[c % n_seg]}" for c in combined], dtype=object)
+    return names[inverse.ravel()]
 
 
 def _funnel(n: int, steps: list[tuple[str, str, np.ndarray]]) -> pd.DataFrame:

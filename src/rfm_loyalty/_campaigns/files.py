@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import os
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from rfm_loyalty.export import neutralize_formulas
 FILE_FORMATS = {"csv": ".csv", "xlsx": ".xlsx", "json": ".json"}
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
 _TEXT = pd.Series(["x"]).dtype  # object on pandas 2.2, str on pandas 3
+_PANDAS_2 = int(pd.__version__.split(".")[0]) < 3
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 #: Columns of the assignment file: (name, dtype, meaning, when).
@@ -120,25 +122,65 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def text_cells(values: pd.Series) -> pd.Series | None:
+    """Return the mask of a column's text cells, or None for a column that holds no text.
+
+    A string column, or an object column whose values are all text (one scan in
+    C), needs no per-cell type check; only a mixed object column gets one.
+    """
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values.notna()
+    if values.dtype != object:
+        return None
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
+        return values.notna()
+    if kind.startswith("mixed") or kind == "bytes":
+        return values.map(lambda v: isinstance(v, str)).astype(bool)
+    return None
+
+
 def _map_text(frame: pd.DataFrame, change: Any) -> pd.DataFrame:
     """Apply ``change(text: Series of str) -> (mask, new)`` to the text cells of every column."""
     out = frame.copy()
     for column in out.columns:
         values = out[column]
-        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-            cells = values.astype(object)
-            is_text = cells.map(lambda v: isinstance(v, str)).astype(bool)
-            flat = cells.where(is_text, "").astype(str)
-            mask, new = change(flat)
-            mask = mask & is_text
-            if mask.any():
-                out[column] = cells.where(~mask, new).astype(values.dtype)
+        is_text = text_cells(values)
+        if is_text is None or not is_text.any():
+            continue
+        cells = values.astype(object)
+        flat = cells.where(is_text, "").astype(str)
+        mask, new = change(flat)
+        mask = mask & is_text
+        if mask.any():
+            out[column] = cells.where(~mask, new).astype(values.dtype)
+    return out
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return :func:`~rfm_loyalty.export.neutralize_formulas` of the frame, column by column.
+
+    Only the columns with a cell to neutralise (found with one vectorised test
+    per column) go through it; the result is the same, without its per-cell
+    work on the columns that need none.
+    """
+    risky = []
+    for column in frame.columns:
+        is_text = text_cells(frame[column])
+        if is_text is not None and is_text.any():
+            flat = frame[column].astype(object).where(is_text, "").astype(str)
+            if (flat.str[:1].isin(_FORMULA_START) & is_text).any():
+                risky.append(column)
+    if not risky:
+        return frame
+    out = frame.copy()
+    out[risky] = neutralize_formulas(frame[risky])
     return out
 
 
 def escape_quotes(frame: pd.DataFrame) -> pd.DataFrame:
     """Double the leading quote of text cells that start with one."""
-    return _map_text(frame, lambda t: (t.str.startswith("'"), "'" + t))
+    return _map_text(frame, lambda t: (t.str[:1] == "'", "'" + t))
 
 
 def restore_text(frame: pd.DataFrame, *, escaped: bool) -> pd.DataFrame:
@@ -150,8 +192,8 @@ def restore_text(frame: pd.DataFrame, *, escaped: bool) -> pd.DataFrame:
     """
     # XLSX (XML) gives back a neutralised carriage return as a line feed
     after = _FORMULA_START + (("'", "\n") if escaped else ())
-    return _map_text(frame, lambda t: (t.str.startswith("'") & t.str[1:].str.startswith(after),
-                                       t.str[1:]))
+    # one-character tests: str.startswith with a tuple goes cell by cell on pandas 3
+    return _map_text(frame, lambda t: ((t.str[:1] == "'") & t.str[1:2].isin(after), t.str[1:]))
 
 
 def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str, *,
@@ -164,7 +206,8 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str, *,
     if escaped and fmt != "json":
         frame = escape_quotes(frame)
     if fmt == "csv":
-        safe = neutralize_formulas(frame)
+        safe = spreadsheet_safe(frame)
+
         def csv(target: Path) -> None:
             # CRLF line ends (RFC 4180, what Excel writes) also make the csv writer quote
             # a cell holding a bare carriage return, which readers take for a line end
@@ -172,7 +215,7 @@ def write_frame(frame: pd.DataFrame, path: Path, fmt: str, encoding: str, *,
 
         return atomic_write(path, csv)
     if fmt == "xlsx":
-        safe = neutralize_formulas(frame)
+        safe = spreadsheet_safe(frame)
         return atomic_write(path, lambda t: safe.to_excel(t, index=False, engine="openpyxl"))
     text = json.dumps(json_records(frame), ensure_ascii=False, allow_nan=False, indent=1)
     return atomic_write(path, lambda t: _write_text(t, text))
@@ -199,7 +242,12 @@ def _json_default(value: Any) -> Any:
 def coerce(values: pd.Series, dtype: str) -> pd.Series:
     """Convert a column read from a file to its dtype."""
     if dtype == "text":
+        is_text = text_cells(values)
+        if is_text is not None and bool((is_text | values.isna()).all()):
+            return values.fillna("").astype(_TEXT)
         return values.astype(object).where(values.notna(), "").map(str).astype(_TEXT)
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        values = values.where(values != "", None)  # an empty cell of a file is missing
     if dtype == "datetime":
         return pd.to_datetime(values).astype("datetime64[ns]")
     if dtype == "int64":
@@ -208,13 +256,24 @@ def coerce(values: pd.Series, dtype: str) -> pd.Series:
 
 
 def read_table(path: Path, fmt: str, *, escaped: bool) -> pd.DataFrame:
-    """Read a campaign table as text (CSV: UTF-8 with or without BOM, else GB18030)."""
+    """Read an assignment table (CSV: UTF-8 with or without BOM, else GB18030).
+
+    CSV numbers are parsed by the reader, exactly (pandas 3's default; pandas 2
+    needs ``float_precision="round_trip"``); every other column is read as text.
+    """
     if fmt == "csv":
+        numeric = {name: dtype for name, dtype, _, _ in ASSIGNMENT_COLUMNS
+                   if dtype in ("int64", "float64")}
+        options: dict[str, Any] = {
+            "dtype": defaultdict(lambda: str, numeric), "keep_default_na": False,
+            "na_values": {name: [""] for name in numeric},
+        }
+        if _PANDAS_2:
+            options["float_precision"] = "round_trip"
         try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+            frame = pd.read_csv(path, encoding="utf-8-sig", **options)
         except UnicodeDecodeError:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
-        frame = frame.replace({"": None}) if len(frame) else frame
+            frame = pd.read_csv(path, encoding="gb18030", **options)
     elif fmt == "xlsx":
         frame = pd.read_excel(path, engine="openpyxl", dtype={"customer_id": str})
     else:

@@ -52,7 +52,7 @@ def customer_table(data: Any, *, owner: str = OWNER) -> tuple[pd.DataFrame, pd.T
             f"'customer_id'. Columns found: {[str(c) for c in table.columns]!r}. {_HINT}"
         )
     else:
-        table = table.copy()
+        table = table.copy(deep=False)  # new columns replace, never write into, the input's
     table.index = text_ids(table.index, what="customer table", owner=owner)
     duplicated = table.index[table.index.duplicated()]
     if len(duplicated):
@@ -80,16 +80,16 @@ def text_ids(ids: Any, *, what: str, owner: str) -> pd.Index:
             f"The {what} has {int(index.isna().sum())} rows without a customer id; "
             f"{owner} needs an id on every row."
         )
-    return pd.Index(index.astype(str).to_numpy(dtype=object), name="customer_id")
+    # object dtype: pandas 3's str Index takes seconds for isin() with many values
+    return pd.Index(index.astype(str).to_numpy(dtype=object), dtype=object, name="customer_id")
 
 
 def _ordered(values: pd.Series, known: tuple[str, ...]) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values
-    text = values.astype(object).where(values.notna(), None)
-    present = [v for v in pd.unique(text.dropna()) if isinstance(v, str)]
+    present = [v for v in values.dropna().unique() if isinstance(v, str)]  # a few labels
     order = [k for k in known if k in present] + sorted(set(present) - set(known))
-    return pd.Series(pd.Categorical(text, categories=order, ordered=True), index=values.index)
+    return pd.Series(pd.Categorical(values, categories=order, ordered=True), index=values.index)
 
 
 def labels(value: Any, table: pd.DataFrame, column: str, *, name: str) -> list[str]:
@@ -201,5 +201,6 @@ def recently_contacted(index: pd.Index, contacts: pd.DataFrame, date: pd.Timesta
     reference = np.datetime64(date.normalize(), "D")
     gap = np.abs((reference - days.astype("datetime64[D]")).astype(np.int64))
     blocking = gap < min_days
-    return index.isin(ids[blocking]), int(blocking.sum())
+    blocked = pd.Index(ids[blocking].unique(), dtype=object)
+    return index.isin(blocked), int(blocking.sum())
 
