@@ -67,8 +67,10 @@ class BinningWarning(UserWarning):
 class CampaignWarning(UserWarning):
     """A campaign comparison cannot show what was asked of it.
 
-    Raised by ``campaign_lift`` when the groups are too small to detect the
-    lift asked for at 80% power, or when the window reaches past the orders.
+    Issued by ``campaign_lift`` when the groups are too small to detect the
+    lift asked for at 80% power, when a group has too few buyers for the
+    revenue and orders intervals to be trusted, or when the window reaches
+    past the last order. The same text is kept in ``CampaignLift.notes``.
     """
 
 

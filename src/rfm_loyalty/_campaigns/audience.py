@@ -196,20 +196,17 @@ class Audience:
         ['high_recovery', 'spring/high_recovery', 'sms']
         """
         t = self.treatment
-        frame = pd.DataFrame({
-            "customer_id": t.index.to_numpy(dtype=object),
-            "label": t["lifecycle"].astype(str).to_numpy(),
-            "label_zh": t["lifecycle_zh"].to_numpy(),
-            "segment": t["segment"].astype(str).to_numpy(),
-            "action": t["action"].to_numpy(),
-            "action_zh": t["action_zh"].to_numpy(),
-            "template": t["template"].to_numpy(),
-            "channel": self.channel,
-            "campaign": self.name,
+        n, text = len(t), files.as_text
+        columns: dict[str, Any] = {"customer_id": text(t.index)}
+        columns.update({c: t[c].array for c in self.passthrough})
+        columns.update({
+            "label": text(t["lifecycle"]), "label_zh": text(t["lifecycle_zh"]),
+            "segment": text(t["segment"]), "action": text(t["action"]),
+            "action_zh": text(t["action_zh"]), "template": text(t["template"]),
+            "channel": files.constant_text(self.channel, n),
+            "campaign": files.constant_text(self.name, n),
         })
-        for position, column in enumerate(self.passthrough, start=1):
-            frame.insert(position, column, t[column].to_numpy())
-        return frame
+        return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
     def assignments(self) -> pd.DataFrame:
         """Every audience customer with their group: the file kept for measuring the lift.
@@ -234,30 +231,26 @@ class Audience:
         ['campaign', 'campaign_date', 'customer_id', 'group', 'lifecycle']
         """
         t = self.table
-        is_treatment = (t["group"] == "treatment").to_numpy()
+        n = len(t)
+        text = files.as_text
         values: dict[str, Any] = {
-            "campaign": self.name, "campaign_date": self.date,
-            "customer_id": t.index.to_numpy(dtype=object),
-            "group": t["group"].astype(str).to_numpy(),
-            "lifecycle": t["lifecycle"].astype(str).to_numpy(),
-            "segment": t["segment"].astype(str).to_numpy(),
-            "stratum": t["stratum"].to_numpy(), "draw": t["draw"].to_numpy(),
-            "channel": self.channel,
-            "contact_cost": np.where(is_treatment, self.cost.cost_per_contact, 0.0),
+            "campaign": files.constant_text(self.name, n),
+            "campaign_date": np.full(n, np.datetime64(self.date, "ns")),
+            "customer_id": text(t.index), "group": text(t["group"]),
+            "lifecycle": text(t["lifecycle"]), "segment": text(t["segment"]),
+            "stratum": text(t["stratum"]), "draw": t["draw"].to_numpy(dtype=float),
+            "channel": files.constant_text(self.channel, n),
+            "contact_cost": np.where((t["group"] == "treatment").to_numpy(),
+                                     self.cost.cost_per_contact, 0.0),
         }
-        frame = pd.DataFrame(index=pd.RangeIndex(len(t)))
+        frame = {}
         for name, dtype, _, _ in files.ASSIGNMENT_COLUMNS:
             if name in values:
-                column = values[name]
+                frame[name] = values[name]
             elif name in t.columns:
-                column = t[name].to_numpy()
-            else:
-                continue
-            if np.ndim(column) == 0:  # one value for every customer
-                column = [column] * len(t)
-            frame[name] = files.coerce(pd.Series(column, dtype=object if dtype == "text"
-                                                 else None), dtype)
-        return frame
+                frame[name] = (text(t[name]) if dtype == "text"
+                               else t[name].to_numpy(dtype=dtype))
+        return pd.DataFrame(frame, index=pd.RangeIndex(n))
 
     def contact_log(self) -> pd.DataFrame:
         """Return this campaign's contacts as a log that ``select_audience(contacts=...)`` reads.

@@ -239,6 +239,20 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def as_text(values: pd.Series | pd.Index) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Return the values in the text dtype of the pandas in use, converting only if needed."""
+    series = pd.Series(values.to_numpy() if isinstance(values, pd.Index) else values.array,
+                       copy=False)
+    if series.dtype == _TEXT:
+        return series.array
+    return series.astype(_TEXT).array
+
+
+def constant_text(value: str, n: int) -> np.ndarray | pd.api.extensions.ExtensionArray:
+    """Return ``n`` times the same text, in the text dtype (one value, repeated)."""
+    return pd.Series([value]).astype(_TEXT).repeat(n).array
+
+
 def coerce(values: pd.Series, dtype: str) -> pd.Series:
     """Convert a column read from a file to its dtype."""
     if dtype == "text":

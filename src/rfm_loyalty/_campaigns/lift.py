@@ -250,6 +250,15 @@ def campaign_lift(
         The assignment table is not one (columns, duplicate ids, several
         campaigns).
 
+    Warns
+    -----
+    CampaignWarning
+        The response lift detectable at 80% power is larger than
+        ``detect_lift`` (with the control size that would be needed); a group
+        has fewer than 50 buyers (the Welch intervals of revenue and orders can
+        then be too narrow); the window ends after the last order. Each is
+        also in ``notes``.
+
     Notes
     -----
     Response: the difference of the two rates with Newcombe's hybrid score
@@ -275,7 +284,10 @@ def campaign_lift(
     p = _check_params(start, end, metric, min_group_size, detect_lift, cost, margin,
                       confidence)
     assignment = _assignment(audience)
-    _check_assignment(assignment)
+    if not callable(getattr(audience, "assignments", None)):  # an Audience is valid as made
+        _check_assignment(assignment)
+    elif len(assignment) and not (assignment["group"] == "control").any():
+        _check_assignment(assignment)  # says that there is no control group
     orders = _orders(orders_after, columns)
     ids = pd.Index(assignment["customer_id"].to_numpy(dtype=object))
     n_orders, revenue, notes = _outcomes(orders, ids, p["start"], p["end"])
