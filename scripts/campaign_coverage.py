@@ -26,8 +26,8 @@ import warnings
 import numpy as np
 
 from rfm_loyalty import analyze
+from rfm_loyalty._campaigns.compare import compare
 from rfm_loyalty._campaigns.hashing import assignment_draws
-from rfm_loyalty._campaigns.lift import compare
 from rfm_loyalty.campaigns import select_audience
 from rfm_loyalty.datasets import make_orders
 from rfm_loyalty.datasets._campaign import base_rates, draw_outcomes

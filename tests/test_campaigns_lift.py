@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from rfm_loyalty._campaigns.compare import compare
 from rfm_loyalty._campaigns.hashing import assignment_draws
-from rfm_loyalty._campaigns.lift import compare
 from rfm_loyalty._campaigns.stats import mean_difference, rate_difference, wilson_interval
 from rfm_loyalty.campaigns import campaign_lift, select_audience
 from rfm_loyalty.datasets import make_campaign_orders
