@@ -239,7 +239,8 @@ def campaign_lift(
     >>> after = make_campaign_orders(audience, start="2025-01-01", end="2025-01-31",
     ...                              response_lift=0.1, random_state=3)
     >>> lift = campaign_lift(after.orders, audience, start="2025-01-01", end="2025-01-31")
-    >>> lift.summary.loc["response", ["treatment", "control", "difference"]].round(3).tolist()
+    >>> row = lift.summary.loc["response", ["treatment", "control", "difference"]]
+    >>> row.astype(float).round(3).tolist()
     [0.172, 0.049, 0.123]
     """
     p = _check_params(start, end, metric, min_group_size, detect_lift, cost, margin,
