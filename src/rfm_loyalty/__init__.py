@@ -13,11 +13,13 @@ from rfm_loyalty._version import __version__
 from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
 from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.campaigns import Audience, CampaignLift, campaign_lift, select_audience
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
 from rfm_loyalty.engines import EngineSource, from_duckdb, from_spark
 from rfm_loyalty.exceptions import (
     BinningWarning,
+    CampaignWarning,
     DataQualityError,
     DataQualityWarning,
     ModelFitError,
@@ -74,9 +76,12 @@ __all__ = [
     "SEGMENT_PRESETS",
     "TIER_ACTIONS",
     "Analysis",
+    "Audience",
     "BacktestResult",
     "BetaGeoModel",
     "BinningWarning",
+    "CampaignLift",
+    "CampaignWarning",
     "DataQualityError",
     "DataQualityWarning",
     "EngineSource",
@@ -100,6 +105,7 @@ __all__ = [
     "assign_segments",
     "backtest",
     "btyd_summary",
+    "campaign_lift",
     "churn_summary",
     "churn_table",
     "cohort_retention",
@@ -128,5 +134,6 @@ __all__ = [
     "second_purchase",
     "segment_migration",
     "segment_summary",
+    "select_audience",
     "stability_size_grid",
 ]

@@ -104,6 +104,8 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG_DEMO, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _output_options(demo, report_default=True)
+    _add_audience_parser(sub)
+    _add_lift_parser(sub)
     return parser
 
 
@@ -231,6 +233,255 @@ def _write_outputs(result: Any, args: argparse.Namespace, formats: list[str],
         progress(f"wrote {len(tables)} tables to the database ({tables[0]}, ...)")
 
 
+# --------------------------------------------------------------------------- #
+# campaigns: audience and lift
+# --------------------------------------------------------------------------- #
+_EPILOG_AUDIENCE = """\
+examples:
+  # win-back: recovery cohorts, 10% control, nobody contacted in the last 14 days
+  rfm-loyalty audience out --name winback-2025-01 --lifecycle high_recovery \\
+      --lifecycle low_recovery --contacts contacts.csv --min-days-between-contacts 14 \\
+      --out campaigns/winback-2025-01
+
+  # a customers.csv, the 5,000 most valuable At Risk customers, GB18030 for the SMS tool
+  rfm-loyalty audience customers.csv --name atrisk --segment "At Risk" --max-size 5000 \\
+      --date 2025-01-15 --encoding gb18030 --out campaigns/atrisk
+
+INPUT is an export folder of 'rfm-loyalty analyze' (its customers.csv and
+metadata.json: the campaign date defaults to the analysis date) or a
+customers.csv. Writes send_list, assignment and funnel files and
+campaign.json into --out, and prints the audience. Errors are one line on
+stderr with exit code 2.
+"""
+
+_EPILOG_LIFT = """\
+example:
+  rfm-loyalty lift campaigns/winback-2025-01/assignment.csv january_orders.csv \\
+      --start 2025-01-15 --end 2025-02-14 --margin 0.3 --out campaigns/winback-2025-01
+
+ORDERS has the columns customer_id, order_date, amount (or name yours with
+--customer-col, --date-col and --amount-col or --quantity-col with
+--unit-price-col). Prints treatment vs control; with --out writes the tables.
+"""
+
+
+def _add_audience_parser(sub: Any) -> None:
+    aud = sub.add_parser(
+        "audience", help="select a campaign audience with a control group",
+        description="Select a campaign's audience from an analysis's customer table, split it "
+        "into treatment and control, and write the files for the CRM or SMS tool.",
+        epilog=_EPILOG_AUDIENCE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    aud.add_argument("input", metavar="INPUT", help="export folder or customers.csv")
+    aud.add_argument("--name", required=True, help="campaign name (keys the control group)")
+    rules = aud.add_argument_group("who (each flag repeatable)")
+    rules.add_argument("--lifecycle", action="append", metavar="LABEL",
+                       help="keep this lifecycle label (e.g. high_recovery)")
+    rules.add_argument("--segment", action="append", metavar="NAME",
+                       help="keep this RFM segment (e.g. 'At Risk')")
+    rules.add_argument("--tier", action="append", metavar="TIER",
+                       help="keep this profit tier (profitable, break_even, resource_wasting)")
+    rules.add_argument("--min-p-alive", type=float, metavar="P",
+                       help="keep customers with p_alive >= P (needs --models at analyze)")
+    rules.add_argument("--where", metavar="EXPR",
+                       help="keep customers meeting a pandas expression, e.g. "
+                       "'monetary_total > 500'")
+    rules.add_argument("--exclude", metavar="FILE",
+                       help="CSV of customers never to contact (a customer_id column)")
+    rules.add_argument("--contacts", metavar="FILE",
+                       help="contact log CSV: customer_id, contact_date (ISO), channel")
+    rules.add_argument("--min-days-between-contacts", type=int, metavar="DAYS",
+                       help="skip customers contacted fewer than DAYS days from the date")
+    rules.add_argument("--max-size", type=int, metavar="N", help="at most N customers")
+    split = aud.add_argument_group("control group and sending")
+    split.add_argument("--holdout", default="0.1", metavar="H",
+                       help="control group: a share (0.1) or a count (500); default 0.1")
+    split.add_argument("--split", default="stable", choices=("stable", "exact"),
+                       help="stable (default) or exact per-stratum counts")
+    split.add_argument("--date", metavar="DATE",
+                       help="campaign date (default: the analysis date of INPUT)")
+    split.add_argument("--channel", default="sms", help="channel (default sms)")
+    split.add_argument("--cost-per-contact", type=float, metavar="X",
+                       help="cost of one contact (default: the channel's, sms 0.05)")
+    split.add_argument("--template", metavar="T",
+                       help="message template of every row (default NAME/<lifecycle>)")
+    split.add_argument("--passthrough", action="append", metavar="COL",
+                       help="copy this column of INPUT into the send list (repeatable)")
+    out = aud.add_argument_group("output")
+    out.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    out.add_argument("--format", default="csv", metavar="F[,F]",
+                     help="csv, xlsx, json, comma-separated (default csv)")
+    out.add_argument("--encoding", default="utf-8-sig",
+                     choices=("utf-8-sig", "utf-8", "gb18030"),
+                     help="CSV encoding (default utf-8-sig: UTF-8 with a BOM for Excel)")
+    out.add_argument("--quiet", action="store_true", help="print nothing but warnings/errors")
+    aud.set_defaults(run=_run_audience)
+
+
+def _add_lift_parser(sub: Any) -> None:
+    lift = sub.add_parser(
+        "lift", help="measure a campaign: treatment vs control after it",
+        description="Compare the treatment and control groups of an assignment file over the "
+        "orders of a window after the campaign.",
+        epilog=_EPILOG_LIFT, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lift.add_argument("assignment", metavar="ASSIGNMENT", help="assignment file (.csv/.xlsx/.json)")
+    lift.add_argument("orders", metavar="ORDERS", help="orders after the campaign (.csv, ...)")
+    lift.add_argument("--start", required=True, metavar="DATE", help="first day of the window")
+    lift.add_argument("--end", required=True, metavar="DATE", help="last day of the window")
+    cols = lift.add_argument_group("columns of ORDERS (default customer_id, order_date, amount)")
+    cols.add_argument("--customer-col", metavar="C")
+    cols.add_argument("--date-col", metavar="D")
+    cols.add_argument("--amount-col", metavar="A")
+    cols.add_argument("--quantity-col", metavar="Q")
+    cols.add_argument("--unit-price-col", metavar="P")
+    cols.add_argument("--order-id-col", metavar="O")
+    opts = lift.add_argument_group("measurement")
+    opts.add_argument("--min-group-size", type=int, default=30, metavar="N",
+                      help="smallest group with a per-label interval (default 30)")
+    opts.add_argument("--detect-lift", type=float, default=0.02, metavar="X",
+                      help="response lift to detect, warned about when the groups are too "
+                      "small (default 0.02)")
+    opts.add_argument("--cost", type=float, metavar="X",
+                      help="campaign cost (default: from the assignment's contact costs)")
+    opts.add_argument("--margin", type=float, metavar="M",
+                      help="gross margin for incremental profit and ROI, e.g. 0.3")
+    opts.add_argument("--out", metavar="DIR", help="also write the tables into DIR")
+    opts.add_argument("--quiet", action="store_true", help="print nothing but warnings/errors")
+    lift.set_defaults(run=_run_lift)
+
+
+def _read_csv_ids(path_text: str, flag: str) -> Any:
+    import pandas as pd
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise _Fail(f"{flag}: no file at {str(path)!r}.")
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+
+
+def _read_customers(path: Path) -> tuple[Any, Any]:
+    """Read the customer table of an export folder or a customers CSV, and its as_of."""
+    import json
+
+    import pandas as pd
+
+    from rfm_loyalty._campaigns.files import restore_text
+    from rfm_loyalty.export import SCHEMAS, read_export
+
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir():
+        if not (path / "customers.csv").is_file():
+            raise _Fail(f"no customers.csv in the folder {str(path)!r}; run 'rfm-loyalty "
+                        "analyze' with --out there first.")
+        table = read_export(path, "customers")
+    elif path.is_file():
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        table = raw.replace({"": None}) if len(raw) else raw
+        for spec in SCHEMAS["customers"].columns:
+            if spec.name in table.columns and spec.dtype in ("int64", "float64"):
+                numbers = pd.to_numeric(table[spec.name])
+                table[spec.name] = numbers.astype("int64" if spec.dtype == "int64"
+                                                  else "float64")
+    else:
+        raise _Fail(f"no export folder or customers file at {str(path)!r}.")
+    as_of = None
+    meta = folder / "metadata.json"
+    if meta.is_file():
+        as_of = json.loads(meta.read_text(encoding="utf-8")).get("as_of")
+    return restore_text(table, escaped=False), as_of
+
+
+def _holdout(text: str) -> float | int:
+    try:
+        return int(text) if text.strip().isdigit() else float(text)
+    except ValueError:
+        raise _Fail(f"--holdout must be a share such as 0.1 or a count such as 500; "
+                    f"got {text!r}.") from None
+
+
+def _run_audience(args: argparse.Namespace, progress: _Progress) -> Any:
+    from rfm_loyalty.campaigns import select_audience
+
+    formats = [f.strip().lower() for f in args.format.split(",") if f.strip()]
+    bad = [f for f in formats if f not in ("csv", "xlsx", "json")]
+    if bad or not formats:
+        raise _Fail(f"--format must be one or more of csv, xlsx, json separated by commas; "
+                    f"got {args.format!r}.")
+    table, as_of = _read_customers(Path(args.input))
+    date = args.date or as_of  # text: the library refuses a date that reads two ways
+    if date is None:
+        raise _Fail(f"give the campaign date with --date (e.g. --date 2025-01-15): no "
+                    f"metadata.json beside {args.input!r} says the analysis date.")
+    exclude = _read_csv_ids(args.exclude, "--exclude") if args.exclude else None
+    contacts = _read_csv_ids(args.contacts, "--contacts") if args.contacts else None
+    progress(f"selecting from {len(table):,} customers")
+    audience = select_audience(
+        table, name=args.name, lifecycle=args.lifecycle, segments=args.segment,
+        tiers=args.tier, min_p_alive=args.min_p_alive, where=args.where, exclude=exclude,
+        contacts=contacts, min_days_between_contacts=args.min_days_between_contacts,
+        max_size=args.max_size, holdout=_holdout(args.holdout), split=args.split, date=date,
+        channel=args.channel, cost_per_contact=args.cost_per_contact, template=args.template,
+        passthrough=args.passthrough or (),
+    )
+    files = audience.export(args.out, format=formats, encoding=args.encoding)
+    progress(f"wrote {len(files)} files to {args.out}/")
+    return audience
+
+
+def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
+    from rfm_loyalty.campaigns import campaign_lift
+    from rfm_loyalty.orders import OrderColumns
+
+    for label, value in (("assignment file", args.assignment), ("order file", args.orders)):
+        if not Path(value).is_file():
+            raise _Fail(f"no {label} at {str(value)!r}.")
+    named = (args.customer_col, args.date_col, args.amount_col, args.quantity_col,
+             args.unit_price_col, args.order_id_col)
+    columns = None
+    if any(named):
+        if args.amount_col and (args.quantity_col or args.unit_price_col):
+            raise _Fail("give either --amount-col or --quantity-col with --unit-price-col, "
+                        "not both.")
+        priced = args.quantity_col and args.unit_price_col
+        columns = OrderColumns(
+            customer=args.customer_col or "customer_id", date=args.date_col or "order_date",
+            amount=None if priced else (args.amount_col or "amount"),
+            quantity=args.quantity_col, unit_price=args.unit_price_col,
+            order_id=args.order_id_col,
+        )
+    progress(f"measuring {args.assignment} over {args.orders}")
+    result = campaign_lift(
+        args.orders, args.assignment, start=args.start, end=args.end,
+        columns=columns, min_group_size=args.min_group_size, detect_lift=args.detect_lift,
+        cost=args.cost, margin=args.margin,
+    )
+    if args.out:
+        files = result.export(args.out)
+        progress(f"wrote {len(files)} files to {args.out}/")
+    return result
+
+
+def _run_command(args: argparse.Namespace, progress: _Progress, out: TextIO,
+                 err: TextIO) -> int:
+    """Run a subcommand that returns a printable result, with main's error rules."""
+    def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
+        print(f"{PROG}: warning: {_one_line(message)}", file=err, flush=True)
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            result = args.run(args, progress)
+    except _user_errors() as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=err)
+        return 2
+    if not args.quiet:
+        print(result, file=out)
+    return 0
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
@@ -281,6 +532,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     parser = _build_parser()
     args = parser.parse_args(None if argv is None else list(argv))
     progress = _Progress(args.quiet, err)
+    if hasattr(args, "run"):  # subcommands that run and print themselves (audience, lift)
+        return _run_command(args, progress, out, err)
     def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
         print(f"{PROG}: warning: {_one_line(message)}", file=err, flush=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "BinningWarning",
+    "CampaignWarning",
     "DataQualityError",
     "DataQualityWarning",
     "InvalidParameterError",
@@ -61,6 +62,16 @@ class DataQualityWarning(UserWarning):
 
 class BinningWarning(UserWarning):
     """Ties collapsed score bins: fewer bins than asked for were learned."""
+
+
+class CampaignWarning(UserWarning):
+    """A campaign comparison cannot show what was asked of it.
+
+    Issued by ``campaign_lift`` when the groups are too small to detect the
+    lift asked for at 80% power, when a group has too few buyers for the
+    revenue and orders intervals to be trusted, or when the window reaches
+    past the last order. The same text is kept in ``CampaignLift.notes``.
+    """
 
 
 class ModelWarning(UserWarning):

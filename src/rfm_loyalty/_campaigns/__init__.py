@@ -1,0 +1,1 @@
+"""Machinery of :mod:`rfm_loyalty.campaigns`: selection, assignment, files, statistics, views."""
