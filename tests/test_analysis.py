@@ -559,3 +559,46 @@ def test_only_returns_is_a_clear_error():
 def test_as_of_after_the_last_order_warns():
     with pytest.warns(DataQualityWarning, match=r"as_of=2024-07-10 is 15 day\(s\) after the last"):
         analyze(TINY, as_of="2024-07-10", n_bins=2)
+
+
+# ----------------------------------------------------------------------- loyalty
+def test_loyalty_views_join_the_customer_table():
+    from rfm_loyalty.loyalty import LOYALTY_COLUMNS, loyalty_tables
+
+    orders = prepare_orders(load_sample_orders(), OrderColumns(order_id="order_id"))
+    options = {"thresholds": {"silver": 300.0, "gold": 1000.0}}
+    result = _quiet(analyze, orders, loyalty=True, loyalty_options=options)
+    plain = _quiet(analyze, orders)
+    views = loyalty_tables(orders, plain.customers, **options)
+    added = [c for c in result.customers.columns if c not in plain.customers.columns]
+    assert added == list(views.columns.columns)
+    assert set(added) <= set(LOYALTY_COLUMNS)
+    pd.testing.assert_frame_equal(result.customers[added], views.columns)
+    pd.testing.assert_frame_equal(result.customers[list(plain.customers.columns)],
+                                  plain.customers)
+    assert result.loyalty is not None and "member_tiers" in result.loyalty.tables
+    assert result.params["loyalty"] is True
+    assert result.params["loyalty_options"] == {"thresholds": {"silver": 300.0, "gold": 1000.0}}
+    assert plain.loyalty is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"loyalty_options": {"thresholds": {"gold": 1.0}}},
+         r"loyalty_options=.* but loyalty=False"),
+        ({"loyalty": True, "loyalty_options": {"tresholds": {}}},
+         r"unknown loyalty option\(s\) \['tresholds'\]"),
+        ({"loyalty": "yes"}, r"'loyalty' parameter of analyze must be True or False"),
+    ],
+)
+def test_loyalty_parameters_are_checked_first(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        analyze(tmp_path / "not_there.csv", **kwargs)
+
+
+def test_loyalty_needs_the_orders_not_an_engine(sample_parquet):
+    from rfm_loyalty.engines import from_duckdb
+
+    with pytest.raises(ValueError, match=r"loyalty=True with an engine source"):
+        analyze(from_duckdb(sample_parquet, columns=_SAMPLE_COLUMNS), loyalty=True)

@@ -76,6 +76,12 @@ def check_profit_inputs(plan_kind: str, has_cost_column: bool | None,
     columns are matched from the file's header).
     """
     margin, per_order = settings.margin, settings.cost_per_order
+    if plan_kind == "engine" and settings.loyalty:
+        raise InvalidParameterError(
+            "analyze got loyalty=True with an engine source: the loyalty measures need every "
+            "order, but the engine returns only per-customer aggregates. Analyze the orders "
+            "as a pandas DataFrame (or a file) for loyalty."
+        )
     if plan_kind == "engine":
         if per_order:
             raise InvalidParameterError(

@@ -11,9 +11,13 @@ before the file is opened.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
+
+import pandas as pd
 
 from rfm_loyalty._validation import (
     Amount,
@@ -28,8 +32,17 @@ from rfm_loyalty._validation import (
     check_params,
 )
 from rfm_loyalty.churn import check_flow_settings
+from rfm_loyalty.exceptions import InvalidParameterError
 from rfm_loyalty.lifecycle import LifecycleRules
+from rfm_loyalty.loyalty import loyalty_tables
 from rfm_loyalty.segments import Segment, segment_rules
+
+#: What ``loyalty_options`` may hold: the options of ``loyalty_tables`` but the data
+#: and the margin, which analyze passes itself.
+_LOYALTY_OPTIONS = tuple(
+    name for name, p in inspect.signature(loyalty_tables).parameters.items()
+    if p.kind is p.KEYWORD_ONLY and name != "margin"
+)
 
 __all__ = ["PARAMETERS", "AnalysisSettings", "check_settings"]
 
@@ -47,6 +60,10 @@ PARAMETERS = {
     "churn_days": Days(example=360),
     "period": Choice("D", "W", "M", "Q", "Y"),
     "horizon_months": Whole(minimum=1, unit="months", example=12),
+    "loyalty": Boolean(),
+    "loyalty_options": Optional(Instance((Mapping,), "a dict of loyalty_tables options",
+                                         advice="e.g. loyalty_options={'thresholds': "
+                                         "{'silver': 500, 'gold': 2000}}")),
     "discount_rate_monthly": Real(0.0, 1.0, closed="left", what="a monthly rate",
                                   example=0.01),
 }
@@ -71,6 +88,9 @@ class AnalysisSettings:
     period : str
     horizon_months : int
     discount_rate_monthly : float
+    loyalty : bool
+    loyalty_options : mapping
+        Keyword arguments of :func:`~rfm_loyalty.loyalty.loyalty_tables`.
     """
 
     n_bins: int
@@ -85,6 +105,8 @@ class AnalysisSettings:
     period: str
     horizon_months: int
     discount_rate_monthly: float
+    loyalty: bool = False
+    loyalty_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def needs_cost_input(self) -> bool:
@@ -109,7 +131,20 @@ class AnalysisSettings:
             "period": self.period,
             "horizon_months": self.horizon_months,
             "discount_rate_monthly": self.discount_rate_monthly,
+            "loyalty": self.loyalty,
+            "loyalty_options": {k: _json(v) for k, v in self.loyalty_options.items()},
         }
+
+
+def _json(value: Any) -> Any:
+    """Return a loyalty option as JSON: a table (survey, leads) by its shape, tuples as lists."""
+    if isinstance(value, (pd.DataFrame, pd.Series)):
+        return f"<{type(value).__name__} of {len(value):,} rows>"
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_json(v) for v in value]
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def _rule_dict(rule: Segment) -> dict[str, Any]:
@@ -122,7 +157,7 @@ def _rule_dict(rule: Segment) -> dict[str, Any]:
 def check_settings(
     *, n_bins: Any, segments: Any, lifecycle: Any, margin: Any, cost_per_order: Any,
     cost_per_customer: Any, models: Any, churn_days: Any, period: Any, horizon_months: Any,
-    discount_rate_monthly: Any,
+    discount_rate_monthly: Any, loyalty: Any = False, loyalty_options: Any = None,
 ) -> AnalysisSettings:
     """Check every analysis parameter against :data:`PARAMETERS`; return the settings.
 
@@ -147,7 +182,20 @@ def check_settings(
         "cost_per_order": cost_per_order, "cost_per_customer": cost_per_customer,
         "models": models, "churn_days": churn_days, "period": period,
         "horizon_months": horizon_months, "discount_rate_monthly": discount_rate_monthly,
+        "loyalty": loyalty, "loyalty_options": loyalty_options,
     })
+    options = dict(values["loyalty_options"] or {})
+    if options and not values["loyalty"]:
+        raise InvalidParameterError(
+            f"analyze got loyalty_options={options!r} but loyalty=False; pass loyalty=True "
+            "to compute the loyalty views."
+        )
+    unknown = sorted(set(options) - set(_LOYALTY_OPTIONS))
+    if unknown:
+        raise InvalidParameterError(
+            f"analyze got the unknown loyalty option(s) {unknown}; the options are "
+            f"{sorted(_LOYALTY_OPTIONS)} (see loyalty_tables)."
+        )
     rules_given = segments if isinstance(segments, str) else (
         tuple(segments) if isinstance(segments, Sequence) else segments
     )
@@ -167,4 +215,6 @@ def check_settings(
         period=values["period"],
         horizon_months=values["horizon_months"],
         discount_rate_monthly=values["discount_rate_monthly"],
+        loyalty=values["loyalty"],
+        loyalty_options=MappingProxyType(options),
     )

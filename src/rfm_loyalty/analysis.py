@@ -61,6 +61,7 @@ from rfm_loyalty.concentration import ParetoResult, pareto
 from rfm_loyalty.engines import EngineSource
 from rfm_loyalty.exceptions import SchemaError
 from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_base
+from rfm_loyalty.loyalty import LoyaltyTables, loyalty_tables
 from rfm_loyalty.orders import OrderColumns, Orders, QualityReport
 from rfm_loyalty.profitability import ProfitabilityResult
 from rfm_loyalty.scoring import RFMScorer
@@ -127,6 +128,9 @@ class Analysis:
         The customers, orders, money (gross sales, returns, net revenue) and
         dates the analysis covers, with the reconciliation of the customer
         counts of its tables.
+    loyalty : LoyaltyTables or None
+        With ``loyalty=True``: the loyalty tables, what is left out and why,
+        and the notes to show beside them.
     """
 
     customers: pd.DataFrame
@@ -147,6 +151,7 @@ class Analysis:
     order_level_note: str = ""
     caveats: tuple[Caveat, ...] = ()
     population: Population | None = None
+    loyalty: LoyaltyTables | None = None
 
     # ------------------------------------------------------------ views
     def __str__(self) -> str:
@@ -269,6 +274,8 @@ def analyze(
     period: str = "M",
     horizon_months: int = 12,
     discount_rate_monthly: float = 0.01,
+    loyalty: bool = False,
+    loyalty_options: Mapping[str, Any] | None = None,
     returns: str = "net",
     valid_statuses: Iterable[Any] | None = None,
     **read_options: Any,
@@ -318,6 +325,13 @@ def analyze(
         Horizon of ``expected_purchases`` and ``clv`` (months of 30.4375 days).
     discount_rate_monthly : float, default 0.01
         Monthly discount rate of the CLV.
+    loyalty : bool, default False
+        Add the loyalty views (:func:`~rfm_loyalty.loyalty.loyalty_tables`):
+        the per-customer loyalty columns join the customer table, the tables
+        are in ``Analysis.loyalty``. Needs the orders (not an engine source).
+    loyalty_options : dict, optional
+        Options of :func:`~rfm_loyalty.loyalty.loyalty_tables` (member tier
+        ``thresholds``, a ``survey``, ``window_days``, ...).
     returns : {"net", "drop", "error"}, default "net"
         Returns policy of :func:`~rfm_loyalty.orders.prepare_orders`. For an
         engine source leave the default: the source carries its own.
@@ -417,7 +431,8 @@ def analyze(
         n_bins=n_bins, segments=segments, lifecycle=lifecycle, margin=margin,
         cost_per_order=cost_per_order, cost_per_customer=cost_per_customer, models=models,
         churn_days=churn_days, period=period, horizon_months=horizon_months,
-        discount_rate_monthly=discount_rate_monthly,
+        discount_rate_monthly=discount_rate_monthly, loyalty=loyalty,
+        loyalty_options=loyalty_options,
     )
     plan = plan_input(data, columns, as_of=as_of, returns=returns,
                       valid_statuses=valid_statuses, read_options=read_options)
@@ -469,6 +484,14 @@ def analyze(
             fitted_models, predictions = fitted
             parts.append((predictions, list(predictions.columns)))
     customers = _by_position(rfm.index, parts)
+    loyalty_views = None
+    if settings.loyalty:
+        assert base.orders is not None  # refused for an engine source before reading
+        loyalty_views = loyalty_tables(base.orders, customers, margin=settings.margin,
+                                       **settings.loyalty_options)
+        per_customer = loyalty_views.columns
+        customers = _by_position(rfm.index, [(customers, list(customers.columns)),
+                                             (per_customer, list(per_customer.columns))])
     customers.attrs = {"as_of": str(base.as_of.date())}
 
     has_profit = "profit" in customers.columns
@@ -513,6 +536,7 @@ def analyze(
         order_level_note=order_level_note,
         caveats=caveats,
         population=population,
+        loyalty=loyalty_views,
     )
 
 
@@ -541,7 +565,10 @@ def _by_position(
         if not table.index.equals(index):  # the same object: no comparison of ids
             raise RuntimeError("A per-customer table is not in the customer base's order.")
         for name in names:
-            columns[name] = table[name].array
+            column = table[name]
+            # a Series on the one index keeps the column's dtype (object stays object)
+            columns[name] = pd.Series(column.array, index=index, dtype=column.dtype,
+                                      name=name, copy=False)
     return pd.DataFrame(columns, index=index, copy=False)
 
 
