@@ -18,7 +18,10 @@ from hypothesis import strategies as st
 from scipy import integrate, stats
 from sklearn.exceptions import NotFittedError
 
-from rfm_loyalty._btyd import likelihood as lik
+from rfm_loyalty._btyd import bgnbd as bg_lik
+from rfm_loyalty._btyd import fitting
+from rfm_loyalty._btyd import gammagamma as gg_lik
+from rfm_loyalty._btyd.rows import compress
 from rfm_loyalty.btyd import (
     DAYS_PER_MONTH,
     NO_DROPOUT_BELOW,
@@ -27,7 +30,12 @@ from rfm_loyalty.btyd import (
     customer_lifetime_value,
 )
 from rfm_loyalty.datasets.simulate import simulate_btyd
-from rfm_loyalty.exceptions import ModelFitError, ModelWarning, SchemaError
+from rfm_loyalty.exceptions import (
+    InvalidParameterError,
+    ModelFitError,
+    ModelWarning,
+    SchemaError,
+)
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail.csv.gz"
@@ -158,9 +166,9 @@ def test_loglik_by_hand() -> None:
     # x=0, T=1:            L = 1 * B(1,1)/B(1,1) * 2^-1                = 1/2
     # x=1, t_x=1, T=2:     L = G(2)/G(1) * [B(1,2)/B(1,1) * 3^-2 + B(2,1)/B(1,1) * 2^-2]
     #                        = 1/2 * 1/9 + 1/2 * 1/4 = 1/18 + 1/8      = 13/72
-    data = lik.compress_bgnbd(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, 2.0]),
+    data = compress(np.array([0.0, 1.0]), np.array([0.0, 1.0]), np.array([1.0, 2.0]),
                               np.ones(2))
-    ll, _ = lik.bgnbd_loglik_terms(np.zeros(4), data)
+    ll, _ = bg_lik.bgnbd_loglik_terms(np.zeros(4), data)
     order = np.argsort(data.x)
     np.testing.assert_allclose(ll[order], [math.log(1 / 2), math.log(13 / 72)], rtol=1e-12)
 
@@ -242,8 +250,8 @@ def test_loglik_and_gradient_match_naive(rows, params) -> None:
     x = np.array([r[0] for r in rows], float)
     T = np.array([r[2] for r in rows])
     t_x = np.where(x > 0, T * np.array([r[1] for r in rows]), 0.0)
-    data = lik.compress_bgnbd(x, t_x, T, np.ones(len(x)))
-    ll, grad = lik.bgnbd_loglik_terms(np.log(params), data)
+    data = compress(x, t_x, T, np.ones(len(x)))
+    ll, grad = bg_lik.bgnbd_loglik_terms(np.log(params), data)
     expected = naive_bgnbd_loglik(*params, x, t_x, T).sum()
     assert float(data.weight @ ll) == pytest.approx(expected, rel=1e-9, abs=1e-9)
     # gradient (log-parameters) against central differences of the naive sum
@@ -395,8 +403,8 @@ def test_gamma_gamma_density_matches_quadrature(x, m, p, q, gamma) -> None:
     cuts = [0.0, max(mode - 5 * spread, 0.0), mode, mode + 5 * spread, mode + 40 * spread, np.inf]
     want = sum(integrate.quad(integrand, lo, hi, limit=200, epsabs=0, epsrel=1e-11)[0]
                for lo, hi in itertools.pairwise(cuts) if hi > lo)
-    data = lik.gamma_gamma_data(np.array([float(x)]), np.array([m]), np.ones(1))
-    ll, _ = lik.gamma_gamma_loglik_terms(np.log([p, q, gamma]), data)
+    data = gg_lik.gamma_gamma_data(np.array([float(x)]), np.array([m]), np.ones(1))
+    ll, _ = gg_lik.gamma_gamma_loglik_terms(np.log([p, q, gamma]), data)
     assert math.exp(ll[0]) == pytest.approx(want, rel=1e-5, abs=1e-300)
 
 
@@ -415,8 +423,8 @@ def naive_gamma_gamma_loglik(p, q, gamma, x, m):
 def test_gamma_gamma_loglik_and_gradient_match_naive(rows, params) -> None:
     x = np.array([r[0] for r in rows], float)
     m = np.array([r[1] for r in rows])
-    data = lik.gamma_gamma_data(x, m, np.ones(len(x)))
-    ll, grad = lik.gamma_gamma_loglik_terms(np.log(params), data)
+    data = gg_lik.gamma_gamma_data(x, m, np.ones(len(x)))
+    ll, grad = gg_lik.gamma_gamma_loglik_terms(np.log(params), data)
     assert float(ll.sum()) == pytest.approx(naive_gamma_gamma_loglik(*params, x, m), rel=1e-9)
     assert grad is not None
     for k in range(3):
@@ -490,7 +498,7 @@ def test_weights_and_duplicates_are_equivalent() -> None:
 def test_compression_merges_identical_rows() -> None:
     data = frame([0, 0, 1, 1, 1, 2], [0, 0, 3, 3, 4, 5], [9, 9, 9, 9, 9, 9])
     x, t_x, T = (data[c].to_numpy() for c in ("frequency", "recency", "T"))
-    compressed = lik.compress_bgnbd(x, t_x, T, np.ones(6))
+    compressed = compress(x, t_x, T, np.ones(6))
     rows = sorted(zip(compressed.x, compressed.t_x, compressed.weight, strict=True))
     assert rows == [(0, 0, 2), (1, 3, 2), (1, 4, 1), (2, 5, 1)]
 
@@ -604,11 +612,13 @@ def test_bgnbd_fit_errors(data: pd.DataFrame, message: str) -> None:
 
 def test_schema_errors_name_the_column() -> None:
     bad = frame([1], [1], [2]).rename(columns={"recency": "recencey"})
-    with pytest.raises(SchemaError, match=r"missing \['recency'\].*did you mean 'recencey'"):
+    with pytest.raises(SchemaError, match=r"BetaGeoModel.fit needs the column 'recency', which is "
+                       r"not in the input\. Columns found: \['frequency', 'recencey', 'T'\]\. "
+                       r"Did you mean 'recencey'\?"):
         BetaGeoModel().fit(bad)
     with pytest.raises(SchemaError, match=r"needs a pandas DataFrame .* Got list instead"):
         BetaGeoModel().fit([1, 2, 3])  # type: ignore[arg-type]
-    with pytest.raises(SchemaError, match=r"missing \['monetary_value'\]"):
+    with pytest.raises(SchemaError, match=r"needs the column 'monetary_value'"):
         GammaGammaModel().fit(frame([1], [1], [2]))
 
 
@@ -627,8 +637,12 @@ def test_time_unit_errors() -> None:
         BetaGeoModel(time_unit="D").fit(data)
     with pytest.raises(ModelFitError, match=r"time_unit must be 'D' \(days\) or 'W'.*'M'"):
         BetaGeoModel(time_unit="M").fit(frame([1], [1], [3]))
-    with pytest.raises(ModelFitError, match=r"n_starts must be >= 1; got 0"):
+    with pytest.raises(InvalidParameterError, match=r"The 'n_starts' parameter of BetaGeoModel "
+                       r"must be a whole number >= 1\. Got 0 instead; pass e\.g\. n_starts=4\."):
         BetaGeoModel(n_starts=0).fit(data)
+    with pytest.raises(InvalidParameterError, match=r"The 'penalizer' parameter of BetaGeoModel "
+                       r"must be a finite number >= 0\. Got -1\.0 instead"):
+        BetaGeoModel(penalizer=-1.0).fit(data)
 
 
 def test_gamma_gamma_errors_and_exclusions() -> None:
@@ -684,17 +698,23 @@ def test_no_drop_out_warns_that_p_alive_cannot_rank() -> None:
     assert bg.p_alive().min() > 0.9
 
 
-def test_optimiser_trouble_warns() -> None:
+def test_optimiser_trouble_raises_and_bounds_warn() -> None:
     # e.g. 400 customers with no sign of drop-out: a and b grow together without end
-    opt = lik.OptimumResult(np.log([0.25, 5.1, 4e5, 2.2e6]), 1.0, False, "ABNORMAL", 4, 0, ())
-    with pytest.warns(ModelWarning, match=r"BetaGeoModel: the optimiser did not report "
-                      r"convergence \('ABNORMAL'\); 0 of 4 starting points converged; stopped "
-                      r"at r=0\.25, alpha=5\.1, a=4e\+05, b=2\.2e\+06\. Very large values"):
-        lik.warn_optimum("BetaGeoModel", ("r", "alpha", "a", "b"), opt)
-    at_edge = lik.OptimumResult(np.array([0.0, 1.0, 15.0, 2.0]), 1.0, True, "", 4, 4, (2,))
+    opt = fitting.OptimumResult(np.log([0.25, 5.1, 4e5, 2.2e6]), 1.0, False, "ABNORMAL", 4, 0,
+                                ())
+    with pytest.raises(ModelFitError, match=r"BetaGeoModel.fit: the optimiser did not converge: "
+                       r"L-BFGS-B from 4 starting point\(s\) \(500 iterations at most each\), "
+                       r"0 of 4 reached a stationary point; the best stopped at r=0\.25, "
+                       r"alpha=5\.1, a=4e\+05, b=2\.2e\+06 \('ABNORMAL'\)\. Try more starting "
+                       r"points \(n_starts=8\), a small penalizer \(penalizer=0\.001\)"):
+        fitting.check_optimum("BetaGeoModel.fit", ("r", "alpha", "a", "b"), opt,
+                              tried="4 starting point(s)")
+    at_edge = fitting.OptimumResult(np.array([0.0, 1.0, 15.0, 2.0]), 1.0, True, "", 4, 4, (2,))
     with pytest.warns(ModelWarning, match=r"parameter 'a' ran to the edge of the search range "
-                      r"\(3\.27e\+06\); the data do not identify it"):
-        lik.warn_optimum("BetaGeoModel", ("r", "alpha", "a", "b"), at_edge)
+                      r"\(3\.27e\+06\); the data do not identify it") as caught:
+        fitting.check_optimum("BetaGeoModel.fit", ("r", "alpha", "a", "b"), at_edge,
+                              tried="4 starting point(s)")
+    assert caught[0].filename == __file__  # points at the caller, not the library
 
 
 def test_unfitted_models_raise_not_fitted() -> None:
@@ -716,13 +736,18 @@ def test_prediction_argument_errors(cdnow, cdnow_bg, cdnow_gg) -> None:
         cdnow_bg.expected_purchases(-1)
     with pytest.raises(ValueError, match=r"t must be finite and >= 0; got \[1, -2\]"):
         cdnow_bg.expected_purchases_population([1, -2])
-    with pytest.raises(ValueError, match=r"months must be a whole number >= 1; got 1\.5"):
+    with pytest.raises(ValueError, match=r"The 'months' parameter of customer_lifetime_value "
+                       r"must be a whole number >= 1\. Got 1\.5 instead"):
         customer_lifetime_value(cdnow_bg, cdnow_gg, cdnow, months=1.5)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"discount_rate_monthly must be >= 0 .*got -0\.1"):
+    with pytest.raises(ValueError, match=r"The 'discount_rate_monthly' parameter of "
+                       r"customer_lifetime_value must be a finite number >= 0\. Got -0\.1"):
         customer_lifetime_value(cdnow_bg, cdnow_gg, cdnow, discount_rate_monthly=-0.1)
-    with pytest.raises(TypeError, match=r"needs a BetaGeoModel and a GammaGammaModel"):
+    with pytest.raises(TypeError, match=r"needs a purchase model \(BetaGeoModel, "
+                       r"ModifiedBetaGeoModel or ParetoNBDModel\) and a GammaGammaModel; "
+                       r"got GammaGammaModel and BetaGeoModel"):
         customer_lifetime_value(cdnow_gg, cdnow_bg, cdnow)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"built with from_params and holds no data"):
+    with pytest.raises(ValueError, match=r"holds no data \(built with from_params or "
+                       r"from_dict\); pass data="):
         BetaGeoModel.from_params(r=1, alpha=1, a=1, b=1).p_alive()
     with pytest.raises(ValueError, match=r"alpha must be a number > 0; got -2"):
         BetaGeoModel.from_params(r=1, alpha=-2, a=1, b=1)
@@ -768,7 +793,7 @@ def test_hypergeometric_fallback_matches_euler_integral(a, b, c, z) -> None:
     # Euler's integral (valid for c > b > 0) gives the value independently
     from scipy.special import hyp2f1
 
-    from rfm_loyalty._btyd.likelihood import scaled_hyp2f1
+    from rfm_loyalty._btyd.special import scaled_hyp2f1
 
     if c > 100:
         assert not np.isfinite(hyp2f1(a, b, c, z))  # the case the fallback exists for
