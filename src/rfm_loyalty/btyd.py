@@ -42,6 +42,8 @@ from __future__ import annotations
 
 from rfm_loyalty._btyd.bgnbd import NO_DROPOUT_BELOW, BetaGeoModel
 from rfm_loyalty._btyd.gammagamma import GammaGammaModel
+from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel
+from rfm_loyalty._btyd.paretonbd import ParetoNBDModel
 from rfm_loyalty._btyd.value import (
     DAYS_PER_MONTH,
     LIFETIMES_DAYS_PER_MONTH,
@@ -54,5 +56,7 @@ __all__ = [
     "NO_DROPOUT_BELOW",
     "BetaGeoModel",
     "GammaGammaModel",
+    "ModifiedBetaGeoModel",
+    "ParetoNBDModel",
     "customer_lifetime_value",
 ]

@@ -80,12 +80,14 @@ def subsample(rows: CustomerRows, n_customers: int, *, seed: int = 0) -> Custome
     return _rows(rows.x[keep], rows.t_x[keep], rows.T[keep], counts[keep])
 
 
-def unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (a, b) pairs: their ``a`` and ``b`` values and each row's pair code.
+def unique_pairs(
+    a: np.ndarray, a_code: np.ndarray, b: np.ndarray, b_code: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) pairs, given codes of ``a`` and ``b``: their values and each row's pair.
 
     ``a_unique[code], b_unique[code]`` gives back every row's pair.
     """
-    key = pd.factorize(a)[0].astype(np.int64) * (len(b) + 1) + pd.factorize(b)[0]
+    key = a_code.astype(np.int64) * (int(b_code.max()) + 1 if len(b_code) else 1) + b_code
     codes, _ = pd.factorize(key)
     first = first_appearances(codes)
     return a[first], b[first], codes.astype(np.int64)

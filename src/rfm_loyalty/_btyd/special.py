@@ -20,7 +20,7 @@ Fader, Hardie & Lee's note writes the same integral as 2F1(r+s+x, s+1;
 r+s+x+1; (alpha-beta)/(alpha+t)) when alpha >= beta and with (r+x, beta)
 when alpha < beta: choosing ``M = max(alpha, beta)`` is that choice of the
 convergent representation. The series converges like ``z^k``; where ``z``
-exceeds ``Z_SPLIT`` (a time ``t`` small next to ``M - m``) the integral is
+exceeds ``Z_SPLIT`` (0.8) (a time ``t`` small next to ``M - m``) the integral is
 split at ``t' = M - 2m``, where ``z = 1/2``: the part from ``t`` to ``t'`` is
 integrated by Gauss-Legendre quadrature in ``log(m + u)`` on panels that grow
 geometrically from ``t`` (where the integrand is steepest), the rest by the
@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 from scipy.special import hyp2f1, logsumexp
 
-#: Above this ``z`` the Pareto/NBD series would need more than ~400 terms:
+#: Above this ``z`` the Pareto/NBD series would need more than ~200 terms:
 #: those rows go to quadrature instead.
-Z_SPLIT = 0.9
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
-_LOG_GL_WEIGHTS = np.log(_GL_WEIGHTS)
+Z_SPLIT = 0.8
+GL_NODES, GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+LOG_GL_WEIGHTS = np.log(GL_WEIGHTS)
 
 
 # --------------------------------------------------------------------------- #
@@ -154,10 +154,10 @@ def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
     Returns rows ``S = H``, ``Sc = dH/dc``, ``Sd = -dH/dd`` and ``Sk = z dH/dz``
     (shape 4 x n). Requires ``0 < c < d`` and ``0 <= z < 1``: every term is
     positive and each ratio ``(c+k)/(d+k) z`` is below ``z``, so the rest of
-    the series after term ``k`` is below ``term_k z / (1 - z)``. A row stops
-    once that bound (times ``k + 2``, for the weighted sums) is below ``tol``
-    of its sum; converged rows leave the working set, so the loop over terms
-    costs only what the slowest rows need.
+    the series after term ``k`` is below ``term_k z / (1 - z)``. A row is done
+    once that bound (times ``(k + 2) / (1 - z)``, for the weighted sums) is
+    below ``tol`` of its sum; done rows leave the working set once they are a
+    quarter of it, so the loop over terms costs what the slowest rows need.
     """
     c, d, z = (np.array(v, dtype=float) for v in np.broadcast_arrays(c, d, z))
     n = z.shape[0]
@@ -167,31 +167,36 @@ def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
     Sc, Sd, Sk = np.zeros(n), np.zeros(n), np.zeros(n)
     term, P, Q = np.ones(n), np.zeros(n), np.zeros(n)
     cut = tol * (1.0 - z) ** 2
-    buf = np.empty(n)
+    ck, dk, buf = np.empty(n), np.empty(n), np.empty(n)
     k = 0
     while rows.size and k < max_terms:
-        for _ in range(4):
-            np.reciprocal(c + k, out=buf)
+        for _ in range(8):
+            np.add(c, k, out=ck)
+            np.add(d, k, out=dk)
+            np.divide(1.0, ck, out=buf)
             P += buf  # sum_j<k 1/(c+j): d log term_k / dc
-            np.reciprocal(d + k, out=buf)
+            np.divide(1.0, dk, out=buf)
             Q += buf  # sum_j<k 1/(d+j): -d log term_k / dd
-            term *= (c + k) * buf
-            term *= z
+            np.divide(ck, dk, out=buf)
+            buf *= z
+            term *= buf
             k += 1
             S += term
             np.multiply(term, P, out=buf)
             Sc += buf
             np.multiply(term, Q, out=buf)
             Sd += buf
-            Sk += k * term
+            np.multiply(term, k, out=buf)
+            Sk += buf
         live = term * (k + 2) > cut * S
-        if not live.all():
+        n_live = int(np.count_nonzero(live))
+        if n_live == 0 or 4 * n_live < 3 * rows.size:
             done = ~live
             out[:, rows[done]] = S[done], Sc[done], Sd[done], Sk[done]
             rows = rows[live]
             c, d, z, S, Sc, Sd, Sk, term, P, Q, cut = (
                 v[live] for v in (c, d, z, S, Sc, Sd, Sk, term, P, Q, cut))
-            buf = np.empty(rows.size)
+            ck, dk, buf = np.empty(n_live), np.empty(n_live), np.empty(n_live)
     if rows.size:
         out[:, rows] = S, Sc, Sd, Sk
     return out
@@ -221,7 +226,7 @@ def log_tail_integral(
     return value, grad
 
 
-def _panel_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def panel_edges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Panel edges per row (rows x edges): widths 2^-10, 2^-9, ... 1, then 1 to ``hi``."""
     widths = 2.0 ** np.arange(-10, 1)
     offsets = np.concatenate([[0.0], np.cumsum(widths)])
@@ -243,15 +248,15 @@ def log_segment_integral(
     gradient. The gradient is the integral of the integrand's own
     derivatives at fixed limits.
     """
-    edges = _panel_edges(np.log(m + lo), np.log(m + np.maximum(hi, lo)))
+    edges = panel_edges(np.log(m + lo), np.log(m + np.maximum(hi, lo)))
     start, stop = edges[:, :-1], edges[:, 1:]
     half = (stop - start) / 2.0
-    v = ((start + stop) / 2.0)[..., None] + half[..., None] * _GL_NODES
+    v = ((start + stop) / 2.0)[..., None] + half[..., None] * GL_NODES
     near = np.exp(v)  # m + u
     far = (M - m) + near  # M + u
     log_far = np.log(far)
     with np.errstate(divide="ignore"):
-        log_w = np.log(half)[..., None] + _LOG_GL_WEIGHTS
+        log_w = np.log(half)[..., None] + LOG_GL_WEIGHTS
     log_f = -pM[:, None, None] * log_far - (pm[:, None, None] - 1.0) * v + log_w
     log_f = np.where(half[..., None] > 0, log_f, -np.inf).reshape(len(lo), -1)
     value = logsumexp(log_f, axis=1)
