@@ -40,10 +40,12 @@ unit; its month is ``days_per_month`` days (default 30.4375 = 365.25 / 12).
 
 from __future__ import annotations
 
+from rfm_loyalty._btyd.bgbb import BetaGeoBetaBinomModel
 from rfm_loyalty._btyd.bgnbd import NO_DROPOUT_BELOW, BetaGeoModel
 from rfm_loyalty._btyd.gammagamma import GammaGammaModel
 from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel
 from rfm_loyalty._btyd.paretonbd import ParetoNBDModel
+from rfm_loyalty._btyd.sbg import ShiftedBetaGeometricModel
 from rfm_loyalty._btyd.value import (
     DAYS_PER_MONTH,
     LIFETIMES_DAYS_PER_MONTH,
@@ -54,9 +56,11 @@ __all__ = [
     "DAYS_PER_MONTH",
     "LIFETIMES_DAYS_PER_MONTH",
     "NO_DROPOUT_BELOW",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
+    "ShiftedBetaGeometricModel",
     "customer_lifetime_value",
 ]
