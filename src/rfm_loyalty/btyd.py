@@ -46,6 +46,13 @@ from rfm_loyalty._btyd.gammagamma import GammaGammaModel
 from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel
 from rfm_loyalty._btyd.paretonbd import ParetoNBDModel
 from rfm_loyalty._btyd.sbg import ShiftedBetaGeometricModel
+from rfm_loyalty._btyd.tables import (
+    calibration_holdout_summary,
+    opportunity_summary,
+    survivors_from_orders,
+    survivors_from_renewals,
+    transactions_tracking,
+)
 from rfm_loyalty._btyd.value import (
     DAYS_PER_MONTH,
     LIFETIMES_DAYS_PER_MONTH,
@@ -62,5 +69,10 @@ __all__ = [
     "ModifiedBetaGeoModel",
     "ParetoNBDModel",
     "ShiftedBetaGeometricModel",
+    "calibration_holdout_summary",
     "customer_lifetime_value",
+    "opportunity_summary",
+    "survivors_from_orders",
+    "survivors_from_renewals",
+    "transactions_tracking",
 ]

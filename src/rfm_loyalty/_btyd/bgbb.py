@@ -158,9 +158,9 @@ class BetaGeoBetaBinomModel(CustomerModel):
     >>> data = simulate_bgbb(20_000, random_state=1)
     >>> model = BetaGeoBetaBinomModel().fit(data)
     >>> model.params_.round(1).to_dict()
-    {'alpha': 1.2, 'beta': 0.7, 'gamma': 0.6, 'delta': 2.5}
+    {'alpha': 1.3, 'beta': 0.8, 'gamma': 0.6, 'delta': 2.4}
     >>> round(float(model.expected_purchases_population(6)), 3)  # per new customer
-    2.657
+    2.219
     """
 
     PARAMETERS: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma", "delta")
@@ -192,8 +192,8 @@ class BetaGeoBetaBinomModel(CustomerModel):
         --------
         >>> model = BetaGeoBetaBinomModel.from_params(alpha=1.204, beta=0.750, gamma=0.657,
         ...                                           delta=2.783)
-        >>> round(float(model.probability_of_purchases(0, 6)), 4)  # donors giving no more
-        0.3076
+        >>> round(float(model.probability_of_purchases(0, 6)), 4)  # no repeat donation
+        0.3112
         """
         model = cls()
         model._set_fixed({"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta},
@@ -254,7 +254,8 @@ class BetaGeoBetaBinomModel(CustomerModel):
         return mean_objective(bgbb_loglik_terms, rows)
 
     # -- predictions ---------------------------------------------------------- #
-    def _arrays(self, data: pd.DataFrame | None, method: str) -> tuple[pd.Index, ...]:
+    def _arrays(self, data: pd.DataFrame | None,
+                method: str) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
         self._fitted(method)
         if data is None:
             if self._data is None:
@@ -314,7 +315,7 @@ class BetaGeoBetaBinomModel(CustomerModel):
         who = "BetaGeoBetaBinomModel.expected_purchases"
         index, x, t_x, n = self._arrays(data, "expected_purchases")
         ahead = _whole(periods, who, "periods")
-        a, b, g, d = self.params_.to_numpy()
+        a, b, _, _ = self.params_.to_numpy()
         buy = _log_beta_ratio(a + x + 1.0, b + n - x, a, b)
         value = np.exp(buy - self._loglik(x, t_x, n)) * self._survival_sum(n, ahead)
         return pd.Series(value, index=index, name="expected_purchases")
@@ -361,7 +362,7 @@ class BetaGeoBetaBinomModel(CustomerModel):
         return float(value) if value.ndim == 0 else value
 
     def probability_of_purchases(self, n: Any, periods: Any) -> Any:
-        """Probability that a new customer buys at exactly ``n`` of the first ``periods`` opportunities.
+        """Probability that a new customer buys at exactly ``n`` of the first ``periods`` chances.
 
         FHS 2010, eq. 7:
         ``C(m, n) B(alpha+n, beta+m-n)/B(alpha, beta) B(gamma, delta+m)/B(gamma, delta)
