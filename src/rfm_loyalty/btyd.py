@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from rfm_loyalty._btyd.bgbb import BetaGeoBetaBinomModel
 from rfm_loyalty._btyd.bgnbd import NO_DROPOUT_BELOW, BetaGeoModel
+from rfm_loyalty._btyd.compare import compare_models
 from rfm_loyalty._btyd.gammagamma import GammaGammaModel
 from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel
 from rfm_loyalty._btyd.paretonbd import ParetoNBDModel
@@ -70,6 +71,7 @@ __all__ = [
     "ParetoNBDModel",
     "ShiftedBetaGeometricModel",
     "calibration_holdout_summary",
+    "compare_models",
     "customer_lifetime_value",
     "opportunity_summary",
     "survivors_from_orders",
