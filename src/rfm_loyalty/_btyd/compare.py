@@ -48,7 +48,7 @@ def _check_names(models: Any, owner: str) -> tuple[str, ...]:
 
 def repeat_purchase_histogram(model: PurchaseModel, T: np.ndarray,
                               max_count: int) -> np.ndarray:
-    """Expected customers with 0, 1, ..., ``max_count - 1`` and ``max_count``+ repeat purchases.
+    """Return the expected customers with 0, 1, ..., ``max_count``+ repeat purchases.
 
     ``sum_i P(X(T_i) = k)`` over the customers, evaluated once per distinct
     ``T``; the last bin is what the others leave of the number of customers.
@@ -143,7 +143,7 @@ def compare_models(
     owner = "compare_models"
     names = _check_names(models, owner)
     max_count = check(max_count, Whole(minimum=1, example=7), name="max_count", owner=owner)
-    x, t_x, T = checks.rft_arrays(summary, owner)
+    x, _, T = checks.rft_arrays(summary, owner)
     actual = horizon = None
     if holdout is not None:
         checks.frame_columns(holdout, ("frequency_holdout", "duration_holdout"), owner,
@@ -219,7 +219,7 @@ def compare_models(
 
 def _predict_holdout(model: PurchaseModel, summary: pd.DataFrame,
                      horizon: np.ndarray) -> np.ndarray:
-    """Expected holdout purchases per customer, one prediction per distinct holdout length."""
+    """Return each customer's expected holdout purchases (one call per holdout length)."""
     predicted = np.empty(len(summary))
     for length in np.unique(horizon):  # one length in practice; a loop over lengths
         rows = horizon == length

@@ -12,7 +12,13 @@ would draw as empty boxes).
 
 from rfm_loyalty.plotting._churn import plot_cohort_retention, plot_customer_flow, plot_migration
 from rfm_loyalty.plotting._common import OKABE_ITO
-from rfm_loyalty.plotting._models import plot_calibration, plot_p_alive_matrix, plot_rfm_histogram
+from rfm_loyalty.plotting._models import (
+    plot_calibration,
+    plot_p_alive_matrix,
+    plot_repeat_purchases,
+    plot_rfm_histogram,
+    plot_transactions_tracking,
+)
 from rfm_loyalty.plotting._segments import plot_lifecycle, plot_rfm_heatmap, plot_segments
 from rfm_loyalty.plotting._value import plot_pareto, plot_profit_tiers, plot_whale_curve
 
@@ -26,8 +32,10 @@ __all__ = [
     "plot_p_alive_matrix",
     "plot_pareto",
     "plot_profit_tiers",
+    "plot_repeat_purchases",
     "plot_rfm_heatmap",
     "plot_rfm_histogram",
     "plot_segments",
+    "plot_transactions_tracking",
     "plot_whale_curve",
 ]
