@@ -40,8 +40,9 @@ unit; its month is ``days_per_month`` days (default 30.4375 = 365.25 / 12).
 
 from __future__ import annotations
 
+from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW
 from rfm_loyalty._btyd.bgbb import BetaGeoBetaBinomModel
-from rfm_loyalty._btyd.bgnbd import NO_DROPOUT_BELOW, BetaGeoModel
+from rfm_loyalty._btyd.bgnbd import BetaGeoModel
 from rfm_loyalty._btyd.compare import compare_models
 from rfm_loyalty._btyd.gammagamma import GammaGammaModel
 from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel

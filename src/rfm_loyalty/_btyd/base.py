@@ -26,7 +26,8 @@ from rfm_loyalty._btyd.fitting import (
     penalised,
 )
 from rfm_loyalty._btyd.rows import CustomerRows, compress, subsample
-from rfm_loyalty.exceptions import ModelFitError
+from rfm_loyalty._warnings import warn_user
+from rfm_loyalty.exceptions import ModelFitError, ModelWarning
 
 #: Format tag of ``to_dict`` output; ``from_dict`` refuses any other.
 DICT_FORMAT = "rfm_loyalty.model/1"
@@ -34,6 +35,25 @@ DICT_FORMAT = "rfm_loyalty.model/1"
 #: of this many customers before one polishing run on all rows.
 SCREEN_ROWS = 20_000
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
+#: The purchase models warn when the fitted drop-out is below this: for BG/NBD and
+#: MBG/NBD the mean probability of leaving after a purchase, ``a / (a + b)``; for
+#: Pareto/NBD the probability of leaving within the customers' mean observation
+#: time. One customer in a thousand is no drop-out to speak of: ``p_alive`` is then
+#: close to 1 for nearly everyone and cannot rank customers.
+NO_DROPOUT_BELOW = 1e-3
+
+
+def warn_no_dropout(who: str, measure: str, value: float, parameters: str) -> None:
+    """Warn (pointing at the user) that a fit finds almost no drop-out."""
+    warn_user(
+        f"{who}: the fit finds almost no drop-out: {measure} is {value:.2g} ({parameters}). "
+        "p_alive is then close to 1 for nearly every customer and ranks them poorly, and "
+        "expected purchases rest on the purchase rate alone. This happens when the history "
+        "is short compared with the time between purchases, or holds few lapsed customers. "
+        "Check p_alive on a holdout (rfm_loyalty.backtest) before acting on it, or compare "
+        "the models (compare_models).",
+        ModelWarning,
+    )
 
 
 def _json_number(value: Any) -> float | None:
@@ -262,6 +282,14 @@ class CustomerModel:
         self._set_covariance(log_space_covariance(lambda th: objective(th)[1], theta, total))
         self.n_customers_ = float(total)
         self.converged_ = opt.success
+        if not np.isfinite(self.covariance_log_).all():
+            warn_user(
+                f"{who}: the standard errors are NaN: the Hessian of the log-likelihood is "
+                "not positive definite at the optimum, so some direction of the parameters is "
+                "flat (the data do not pin it down). The estimates and predictions stand; a "
+                "small penalizer (penalizer=0.001) or more data gives finite standard errors.",
+                ModelWarning,
+            )
 
     def _set_fixed(self, values: dict[str, float], who: str) -> None:
         """Give the model fixed parameters (``from_params``): no data, no errors."""

@@ -7,18 +7,10 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import betainc, betaln, digamma, expit, gammaln
 
-from rfm_loyalty._btyd.base import PurchaseModel
+from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW, PurchaseModel, warn_no_dropout
 from rfm_loyalty._btyd.fitting import Objective, mean_objective
 from rfm_loyalty._btyd.rows import CustomerRows
 from rfm_loyalty._btyd.special import away_from_one, b_off_pole, scaled_hyp2f1
-from rfm_loyalty._warnings import warn_user
-from rfm_loyalty.exceptions import ModelWarning
-
-#: ``BetaGeoModel.fit`` warns when the fitted mean drop-out probability per
-#: repeat purchase, ``a / (a + b)``, is below this: one customer in a thousand
-#: leaving after a purchase is no drop-out to speak of, and ``p_alive`` is then
-#: close to 1 for nearly everyone (it cannot rank customers).
-NO_DROPOUT_BELOW = 1e-3
 
 
 def bgnbd_loglik_terms(
@@ -210,20 +202,10 @@ class BetaGeoModel(PurchaseModel):
         return a / (a + b)
 
     def _after_fit(self, who: str) -> None:
-        dropout = self.mean_dropout_
-        if dropout >= NO_DROPOUT_BELOW:
-            return
-        a, b = float(self.params_["a"]), float(self.params_["b"])
-        warn_user(
-            f"{who}: the fit finds almost no drop-out: the mean probability of leaving after "
-            f"a repeat purchase, a / (a + b), is {dropout:.2g} (a = {a:.3g}, b = {b:.3g}). "
-            "p_alive is then close to 1 for nearly every customer and ranks them poorly, and "
-            "expected purchases rest on the purchase rate alone. This happens when the history "
-            "is short compared with the time between purchases, or holds few lapsed customers. "
-            "Check p_alive on a holdout (rfm_loyalty.backtest) before acting on it, or compare "
-            "ModifiedBetaGeoModel and ParetoNBDModel (compare_models).",
-            ModelWarning,
-        )
+        if self.mean_dropout_ < NO_DROPOUT_BELOW:
+            a, b = float(self.params_["a"]), float(self.params_["b"])
+            warn_no_dropout(who, "the mean probability of leaving after a repeat purchase, "
+                            "a / (a + b),", self.mean_dropout_, f"a = {a:.3g}, b = {b:.3g}")
 
     # -- predictions ---------------------------------------------------------- #
     def _log_dropout_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import betaln, digamma, expit, gammaln
 
-from rfm_loyalty._btyd.base import PurchaseModel
+from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW, PurchaseModel, warn_no_dropout
 from rfm_loyalty._btyd.bgnbd import (
     _DROPOUT_GRID,
     negative_binomial_pmf_and_tail,
@@ -147,6 +147,19 @@ class ModifiedBetaGeoModel(PurchaseModel):
 
     def _starts(self, rows: CustomerRows, n_starts: int) -> list[np.ndarray]:
         return rate_matched_starts(rows, n_starts, _DROPOUT_GRID)
+
+    @property
+    def mean_dropout_(self) -> float:
+        """``a / (a + b)``: the mean probability of dropping out after a purchase."""
+        self._fitted("mean_dropout_")
+        a, b = float(self.params_["a"]), float(self.params_["b"])
+        return a / (a + b)
+
+    def _after_fit(self, who: str) -> None:
+        if self.mean_dropout_ < NO_DROPOUT_BELOW:
+            a, b = float(self.params_["a"]), float(self.params_["b"])
+            warn_no_dropout(who, "the mean probability of leaving after a purchase, a / (a + b),",
+                            self.mean_dropout_, f"a = {a:.3g}, b = {b:.3g}")
 
     def _log_dropout_odds(self, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self.params_.to_numpy()

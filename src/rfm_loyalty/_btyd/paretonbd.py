@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, logsumexp
 
-from rfm_loyalty._btyd.base import PurchaseModel
+from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW, PurchaseModel, warn_no_dropout
 from rfm_loyalty._btyd.fitting import Objective, total_objective
 from rfm_loyalty._btyd.rows import CustomerRows, unique_pairs
 from rfm_loyalty._btyd.special import (
@@ -333,6 +333,16 @@ class ParetoNBDModel(PurchaseModel):
         rate = max(total_x, 1.0) / max(total_t, 1e-12)
         mean_t = max(total_t / rows.total, 1e-12)
         return [np.log([r, r / rate, s, s * mean_t * f]) for r, s, f in _GRID[:n_starts]]
+
+    def _after_fit(self, who: str) -> None:
+        assert self._data is not None
+        mean_t = float(self._data["T"].mean())
+        o = self._orientation()
+        share = float(-np.expm1(-o.s * np.log1p(mean_t / o.beta)))
+        if share < NO_DROPOUT_BELOW:
+            warn_no_dropout(who, f"the probability of leaving within the mean observation "
+                            f"time ({mean_t:.4g} {self.time_unit_}), 1 - (beta/(beta+T))^s,",
+                            share, f"s = {o.s:.3g}, beta = {o.beta:.3g}")
 
     # -- predictions ---------------------------------------------------------- #
     def _orientation(self) -> _Orientation:
