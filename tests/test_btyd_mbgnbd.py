@@ -236,5 +236,5 @@ def test_no_drop_out_warns() -> None:
     model = ModifiedBetaGeoModel.from_params(r=0.5, alpha=20.0, a=0.001, b=10.0)
     assert model.mean_dropout_ == pytest.approx(0.001 / 10.001)
     with pytest.warns(ModelWarning, match=r"the fit finds almost no drop-out: the mean "
-                      r"probability of leaving after a purchase, a / \(a \+ b\), is 1e-04"):
+                      r"probability of leaving after a purchase, a / \(a \+ b\), is 0\.0001 "):
         model._after_fit("ModifiedBetaGeoModel.fit")
