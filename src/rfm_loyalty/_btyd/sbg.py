@@ -102,7 +102,7 @@ def cohort_events(survivors: Any, who: str) -> CohortEvents:
     problems.append(("negative or non-whole counts",
                      ((filled < 0) | (filled != np.round(filled))).any(axis=1)))
     problems.append(("a cohort of 0 customers at age 0", observed[:, 0] & (filled[:, 0] <= 0)))
-    grows = observed[:, 1:] & (filled[:, 1:] > filled[:, :-1])
+    grows = observed[:, 1:] & observed[:, :-1] & (filled[:, 1:] > filled[:, :-1])
     problems.append(("survivors that grow with age (a cohort only loses customers)",
                      grows.any(axis=1)))
     broken = [f"{text} ({int(mask.sum())} cohort(s), e.g. "
