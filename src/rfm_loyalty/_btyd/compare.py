@@ -114,8 +114,8 @@ def compare_models(
         * ``n_parameters`` (int64); ``log_likelihood``, ``aic``, ``bic``
           (float64); ``delta_bic`` (float64, BIC minus the lowest BIC: 0 for
           the best model, above 10 is strong evidence against a model);
-        * ``r, alpha, a, b, s, beta`` (float64): the estimates, NaN where the
-          model has no such parameter;
+        * ``r, alpha, a, b, s, beta`` (float64; those of the models asked
+          for): the estimates, NaN where the model has no such parameter;
         * ``observed_0`` ... ``observed_<max_count>+`` (int64, the same in
           every row) and ``expected_0`` ... (float64): customers with that
           many repeat purchases in the calibration period;
@@ -194,7 +194,8 @@ def compare_models(
         if column not in table:
             table[column] = np.nan
     table["delta_bic"] = table["bic"] - table["bic"].min()
-    params = [c for c in _PARAMETER_COLUMNS if table[c].notna().any()]
+    named = {p for name in names for p in PURCHASE_MODELS[name].PARAMETERS}
+    params = [c for c in _PARAMETER_COLUMNS if c in named]
     for b, count in zip(bins, observed, strict=True):
         table[f"observed_{b}"] = np.int64(count)
     expected_columns = [f"expected_{b}" for b in bins]
