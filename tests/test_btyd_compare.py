@@ -15,8 +15,6 @@ import pytest
 from rfm_loyalty._btyd.compare import fit_customer_models
 from rfm_loyalty.btyd import (
     BetaGeoModel,
-    GammaGammaModel,
-    ModifiedBetaGeoModel,
     ParetoNBDModel,
     calibration_holdout_summary,
     compare_models,
@@ -103,7 +101,7 @@ def test_comparison_table(cdnow_table, cdnow_comparison) -> None:
 
 
 def test_expected_histogram_matches_naive_sum(cdnow_table, cdnow_comparison) -> None:
-    table, models = cdnow_comparison
+    _, models = cdnow_comparison
     model = models["paretonbd"]
     # one customer at a time: P(X(T_i) = k) summed over customers
     sample = cdnow_table.iloc[::97]
@@ -167,7 +165,7 @@ def test_fit_customer_models_without_spend_model() -> None:
     data["monetary_value"] = 0.0  # returns netted every repeat purchase to nothing
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        models, table, predictions = fit_customer_models(
+        models, _, predictions = fit_customer_models(
             data, models=["bgnbd"], horizon_days=90, discount_rate_monthly=0.01)
     texts = [str(w.message) for w in caught]
     assert any(re.match(r"fit_customer_models: the Gamma-Gamma spend model could not be "
