@@ -380,6 +380,7 @@ def test_real_data_every_customer_finite(retail) -> None:
     texts = [str(w.message) for w in caught]
     assert any("almost no drop-out" in t for t in texts), texts
     assert model.converged_ and model.n_customers_ == len(table) == 4338
+    assert model.params_["s"] < 1e-3 and model.params_["beta"] > 1e6  # docs/models.md
     alive = model.p_alive()
     future = model.expected_purchases(365.0)
     assert np.isfinite(alive).all() and alive.between(0, 1).all()

@@ -27,7 +27,7 @@ from scipy.special import betaln, digamma, gammaln
 from rfm_loyalty._btyd import checks
 from rfm_loyalty._btyd.base import SCREEN_ROWS, CustomerModel
 from rfm_loyalty._btyd.fitting import Objective, mean_objective
-from rfm_loyalty._btyd.rows import CustomerRows, compress, subsample
+from rfm_loyalty._btyd.rows import CustomerRows, compress, distinct, subsample
 from rfm_loyalty.exceptions import ModelFitError
 
 
@@ -288,10 +288,12 @@ class BetaGeoBetaBinomModel(CustomerModel):
             ``p_alive`` (float64 in [0, 1]), indexed like ``data``.
         """
         index, x, t_x, n = self._arrays(data, "p_alive")
+        first, codes = distinct(x, t_x, n)  # evaluated once per distinct row
+        x, t_x, n = x[first], t_x[first], n[first]
         a, b, g, d = self.params_.to_numpy()
         alive = (_log_beta_ratio(a + x, b + n - x, a, b) + _log_beta_ratio(g, d + n + 1.0, g, d))
         value = np.exp(alive - self._loglik(x, t_x, n))
-        return pd.Series(np.clip(value, 0.0, 1.0), index=index, name="p_alive")
+        return pd.Series(np.clip(value, 0.0, 1.0)[codes], index=index, name="p_alive")
 
     def expected_purchases(self, periods: int, data: pd.DataFrame | None = None) -> pd.Series:
         """Predict each customer's expected purchases over the next ``periods`` opportunities.
@@ -315,10 +317,12 @@ class BetaGeoBetaBinomModel(CustomerModel):
         who = "BetaGeoBetaBinomModel.expected_purchases"
         index, x, t_x, n = self._arrays(data, "expected_purchases")
         ahead = _whole(periods, who, "periods")
+        first, codes = distinct(x, t_x, n)
+        x, t_x, n = x[first], t_x[first], n[first]
         a, b, _, _ = self.params_.to_numpy()
         buy = _log_beta_ratio(a + x + 1.0, b + n - x, a, b)
         value = np.exp(buy - self._loglik(x, t_x, n)) * self._survival_sum(n, ahead)
-        return pd.Series(value, index=index, name="expected_purchases")
+        return pd.Series(value[codes], index=index, name="expected_purchases")
 
     def _survival_sum(self, n: Any, ahead: Any) -> np.ndarray:
         """Return ``sum_{k=1}^{ahead} B(gamma, delta+n+k)/B(gamma, delta)``: alive opportunities.

@@ -237,8 +237,9 @@ def paretonbd_loglik(log_params: np.ndarray, x: np.ndarray, t_x: np.ndarray,
 
 
 def _plain_rows(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> CustomerRows:
-    x_unique, x_index = np.unique(x, return_inverse=True)
-    return CustomerRows(x, t_x, T, np.ones(x.shape), x_unique, x_index.ravel())
+    x_index, x_unique = pd.factorize(x)  # hashing: no sort of a million frequencies
+    return CustomerRows(x, t_x, T, np.ones(x.shape), np.asarray(x_unique, dtype=float),
+                        x_index.astype(np.int64))
 
 
 _GRID = [(1.0, 1.0, 1.0), (0.5, 0.5, 0.5), (2.0, 2.0, 2.0), (0.25, 1.0, 0.25),

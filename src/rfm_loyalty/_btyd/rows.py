@@ -66,6 +66,21 @@ def compress(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) 
     return _rows(x[first][keep], t_x[first][keep], T[first][keep], w[keep])
 
 
+def distinct(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the first of each distinct row of ``columns``, and each row's code.
+
+    For predictions: evaluate on ``column[first]`` and spread back with
+    ``values[codes]``, so a million customers with a few hundred distinct rows
+    cost a few hundred evaluations.
+    """
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        code = pd.factorize(column)[0].astype(np.int64)
+        key = key * (int(code.max()) + 1 if len(code) else 1) + code
+    codes, _ = pd.factorize(key)
+    return first_appearances(codes), codes.astype(np.int64)
+
+
 def subsample(rows: CustomerRows, n_customers: int, *, seed: int = 0) -> CustomerRows:
     """Draw ``n_customers`` customers (with replacement) and merge them into rows.
 

@@ -29,6 +29,7 @@ from scipy.special import betaln, digamma
 
 from rfm_loyalty._btyd.base import CustomerModel
 from rfm_loyalty._btyd.fitting import Objective, mean_objective
+from rfm_loyalty._btyd.rows import distinct
 from rfm_loyalty._btyd.special import scaled_hyp2f1
 from rfm_loyalty._validation import Real, check
 from rfm_loyalty.exceptions import ModelFitError
@@ -366,14 +367,16 @@ class ShiftedBetaGeometricModel(CustomerModel):
         ns, index = self._periods(renewals, who, 0)
         rate = check(discount_rate, Real(0.0, example=0.1), name="discount_rate", owner=who)
         a, b = self.params_.to_numpy()
-        n = ns + 1.0
+        flat = np.atleast_1d(ns).ravel()
+        first, codes = distinct(flat)  # one evaluation per distinct number of renewals
+        n = flat[first] + 1.0
         lead = np.exp(betaln(a, b + n) - betaln(a, b + n - 1.0))
         if rate == 0:
             value = lead * ((a + b + n - 1.0) / (a - 1.0) if a > 1 else np.inf)
         else:
             value = lead * scaled_hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + rate))
-        return self._shaped(np.asarray(value, dtype=float), index,
-                            "discounted_residual_lifetime")
+        spread = np.asarray(value, dtype=float)[codes].reshape(ns.shape)
+        return self._shaped(spread, index, "discounted_residual_lifetime")
 
     def expected_residual_lifetime(self, renewals: Any = 0) -> Any:
         """Return the expected number of further periods (undiscounted DERL).
