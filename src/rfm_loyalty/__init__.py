@@ -8,7 +8,16 @@ scores, segments, lifecycle cohorts, profitability, churn, models ->
 
 from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
-from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.btyd import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    ShiftedBetaGeometricModel,
+    compare_models,
+    customer_lifetime_value,
+)
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
 from rfm_loyalty.engines import EngineSource, from_duckdb, from_spark
@@ -63,6 +72,7 @@ __all__ = [
     "TIER_ACTIONS",
     "Analysis",
     "BacktestResult",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "BinningWarning",
     "DataQualityError",
@@ -73,8 +83,10 @@ __all__ = [
     "MigrationResult",
     "ModelFitError",
     "ModelWarning",
+    "ModifiedBetaGeoModel",
     "OrderColumns",
     "Orders",
+    "ParetoNBDModel",
     "ParetoResult",
     "ProfitabilityResult",
     "QualityReport",
@@ -82,6 +94,7 @@ __all__ = [
     "RFMScorer",
     "SchemaError",
     "Segment",
+    "ShiftedBetaGeometricModel",
     "__version__",
     "analyze",
     "assign_segments",
@@ -90,6 +103,7 @@ __all__ = [
     "churn_summary",
     "churn_table",
     "cohort_retention",
+    "compare_models",
     "concentration_by",
     "customer_aggregates",
     "customer_flow",
