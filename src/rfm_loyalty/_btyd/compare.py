@@ -134,11 +134,11 @@ def compare_models(
     >>> table[["n_parameters", "bic", "delta_bic"]].round(1)
                n_parameters      bic  delta_bic
     model
-    bgnbd                 4  18072.4        0.0
-    mbgnbd                4  18073.6        1.2
-    paretonbd             4  18085.2       12.8
+    bgnbd                 4  24841.2        0.0
+    mbgnbd                4  24845.2        4.0
+    paretonbd             4  24889.4       48.2
     >>> int(table.loc["bgnbd", "observed_0"]), round(table.loc["bgnbd", "expected_0"])
-    (1784, 1786)
+    (1799, 1797)
     """
     owner = "compare_models"
     names = _check_names(models, owner)
