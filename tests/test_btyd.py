@@ -308,6 +308,41 @@ def test_predictions_match_quadrature(params, customer) -> None:
     assert model.expected_purchases(26.0, one).iloc[0] == pytest.approx(future, rel=1e-5)
 
 
+def test_cdnow_predictions_match_quadrature_to_1e6(cdnow, cdnow_bg) -> None:
+    # every 50th CDNOW customer (48 of them), with the fitted parameters
+    params = tuple(cdnow_bg.params_.to_numpy())
+    sample = cdnow.iloc[::50]
+    got_alive = cdnow_bg.p_alive(sample).to_numpy()
+    got_future = cdnow_bg.expected_purchases(39.0, sample).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        want = [quad_conditional(params, *row, 39.0)
+                for row in sample[["frequency", "recency", "T"]].itertuples(index=False)]
+    np.testing.assert_allclose(got_alive, [w[0] for w in want], rtol=1e-6)
+    np.testing.assert_allclose(got_future, [w[1] for w in want], rtol=1e-6)
+
+
+def test_cdnow_conditional_spend_matches_quadrature_to_1e6(cdnow, cdnow_gg) -> None:
+    # E[mean spend | x, m] = E[p / nu | x, m]: nu's posterior is proportional to
+    # nu^(p x) e^(-nu m x) times its Gamma(q, gamma) prior; integrated numerically
+    p, q, gamma = cdnow_gg.params_.to_numpy()
+    sample = cdnow[cdnow["frequency"] > 0].iloc[::40]
+    got = cdnow_gg.conditional_expected_spend(sample).to_numpy()
+    want = []
+    for x, m in sample[["frequency", "monetary_value"]].itertuples(index=False):
+        shape, rate = p * x + q, gamma + m * x
+
+        def posterior(nu, shape=shape, rate=rate):  # unnormalised, scaled at its mode
+            mode = (shape - 1) / rate
+            return math.exp((shape - 1) * (math.log(nu) - math.log(mode)) - rate * (nu - mode))
+
+        norm = integrate.quad(posterior, 0, np.inf, limit=200, epsrel=1e-12)[0]
+        mean = integrate.quad(lambda nu, f=posterior: p / nu * f(nu), 0, np.inf, limit=200,
+                              epsrel=1e-12)[0]
+        want.append(mean / norm)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
 @pytest.mark.parametrize("params", [(0.243, 4.414, 0.793, 2.426), (2.0, 10.0, 3.0, 1.5)])
 def test_population_expectation_matches_quadrature(params) -> None:
     r, alpha, a, b = params
@@ -592,61 +627,6 @@ def test_clv_grows_with_months_and_falls_with_discount(cdnow, cdnow_bg, cdnow_gg
                                     discount_rate_monthly=0.0)
     assert (c24 >= c12).all() and (c12_0 >= c12).all()
     assert (c12 >= c12_0 / 1.01**12 - 1e-9).all()
-
-
-# ------------------------------------------------------------- simulator
-def test_simulator_output() -> None:
-    data = simulate_btyd(2_000, return_latent=True, random_state=3)
-    assert list(data.columns) == ["frequency", "recency", "T", "monetary_value",
-                                  "purchase_rate", "dropout_probability", "spend_scale",
-                                  "is_alive"]
-    assert data.index.name == "customer_id" and data.index.is_unique
-    assert (data[["frequency", "recency", "T", "monetary_value"]].dtypes == "float64").all()
-    assert ((data["recency"] <= data["T"]) & (data["T"].between(27, 39))).all()
-    assert ((data["frequency"] == 0) == (data["monetary_value"] == 0)).all()
-    assert ((data["frequency"] == 0) <= (data["recency"] == 0)).all()
-    assert not data.loc[data["frequency"] == 0, "is_alive"].eq(False).any()
-    pd.testing.assert_frame_equal(data, simulate_btyd(2_000, return_latent=True, random_state=3))
-    rounded = simulate_btyd(500, round_times=True, T_min=10, T_max=400, random_state=3)
-    assert (rounded[["recency", "T"]] % 1 == 0).all().all()
-
-
-def test_rounded_simulation_is_a_btyd_summary_and_can_be_fitted() -> None:
-    # The benchmark's data: whole days, as btyd_summary reports them. Purchases on the
-    # first day merge into the first purchase, so no repeat buyer has recency 0 (which
-    # BetaGeoModel.fit rightly rejects, and which made `make bench-btyd` fail).
-    data = simulate_btyd(20_000, alpha=4.414 * 7, T_min=1, T_max=730, round_times=True,
-                         random_state=20261125)
-    repeat = data["frequency"] > 0
-    assert (data.loc[repeat, "recency"] >= 1).all()
-    assert (data["frequency"] <= data["recency"]).all()  # one repeat purchase day per day
-    assert (data["recency"] <= data["T"]).all()
-    assert ((data["monetary_value"] > 0) == repeat).all()
-    model = BetaGeoModel(time_unit="D").fit(data)
-    # rounding shortens times by half a day on average: a small bias, not a broken fit
-    for name, value in {"r": 0.243, "alpha": 4.414 * 7, "a": 0.793, "b": 2.426}.items():
-        assert model.params_[name] == pytest.approx(value, rel=0.15), name
-
-
-def test_rounded_simulation_counts_distinct_days() -> None:
-    # the same customers unrounded and rounded: rounding can only merge purchases
-    exact = simulate_btyd(5000, alpha=3.0, T_min=5, T_max=40, random_state=4)
-    rounded = simulate_btyd(5000, alpha=3.0, T_min=5, T_max=40, round_times=True,
-                            random_state=4)
-    assert (rounded["frequency"] <= exact["frequency"]).all()
-    assert (rounded["frequency"] < exact["frequency"]).any()
-    np.testing.assert_array_equal(rounded["T"], np.floor(exact["T"]))
-
-
-def test_simulator_errors() -> None:
-    with pytest.raises(ValueError, match=r"n_customers must be a whole number >= 1; got 0"):
-        simulate_btyd(0)
-    with pytest.raises(ValueError, match=r"alpha must be a finite number > 0; got -1"):
-        simulate_btyd(10, alpha=-1)
-    with pytest.raises(ValueError, match=r"model must be 'bgnbd' or 'mbgnbd'; got 'pareto'"):
-        simulate_btyd(10, model="pareto")
-    with pytest.raises(ValueError, match=r"need 0 <= T_min <= T_max; got T_min=5, T_max=3"):
-        simulate_btyd(10, T_min=5, T_max=3)
 
 
 # ------------------------------------------------------------- errors and warnings
