@@ -129,13 +129,13 @@ def _log_a(o: _Orientation, d: ParetoRows, with_gradient: bool):  # type: ignore
     gT_u = np.zeros((d.T_t.size, 4))
     if T_series.any():
         lT_u[T_series], gT_u[T_series] = log_tail_integral(
-            M, m, *o.exponents(d.T_x[T_series]), d.T_t[T_series])
+            M, m, *o.exponents(d.T_x[T_series]), d.T_t[T_series], gradient=with_gradient)
     series_u = d.tx_t >= split_before
     l_u = np.zeros(d.tx_t.shape)
     g_u = np.zeros((d.tx_t.size, 4))
     if series_u.any():
         l_u[series_u], g_u[series_u] = log_tail_integral(
-            M, m, *o.exponents(d.tx_x[series_u]), d.tx_t[series_u])
+            M, m, *o.exponents(d.tx_x[series_u]), d.tx_t[series_u], gradient=with_gradient)
     l1 = l_u[d.tx_code]
     l2 = lT_u[d.T_code]
     u = np.minimum(l2 - l1, 0.0)

@@ -148,7 +148,7 @@ def expm1_ratio(eps: Any, length: Any) -> np.ndarray:
 # Pareto/NBD: I(t) = int_t^inf (M + u)^-pM (m + u)^-pm du, M >= m
 # --------------------------------------------------------------------------- #
 def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
-             max_terms: int = 20_000) -> np.ndarray:
+             max_terms: int = 20_000, derivatives: bool = True) -> np.ndarray:
     """Sum ``H(c, d; z) = sum_k (c)_k/(d)_k z^k`` and the series of its derivatives.
 
     Returns rows ``S = H``, ``Sc = dH/dc``, ``Sd = -dH/dd`` and ``Sk = z dH/dz``
@@ -158,6 +158,7 @@ def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
     once that bound (times ``(k + 2) / (1 - z)``, for the weighted sums) is
     below ``tol`` of its sum; done rows leave the working set once they are a
     quarter of it, so the loop over terms costs what the slowest rows need.
+    With ``derivatives=False`` only ``S`` is summed (the other rows are 0).
     """
     c, d, z = (np.array(v, dtype=float) for v in np.broadcast_arrays(c, d, z))
     n = z.shape[0]
@@ -173,21 +174,23 @@ def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
         for _ in range(8):
             np.add(c, k, out=ck)
             np.add(d, k, out=dk)
-            np.divide(1.0, ck, out=buf)
-            P += buf  # sum_j<k 1/(c+j): d log term_k / dc
-            np.divide(1.0, dk, out=buf)
-            Q += buf  # sum_j<k 1/(d+j): -d log term_k / dd
+            if derivatives:
+                np.divide(1.0, ck, out=buf)
+                P += buf  # sum_j<k 1/(c+j): d log term_k / dc
+                np.divide(1.0, dk, out=buf)
+                Q += buf  # sum_j<k 1/(d+j): -d log term_k / dd
             np.divide(ck, dk, out=buf)
             buf *= z
             term *= buf
             k += 1
             S += term
-            np.multiply(term, P, out=buf)
-            Sc += buf
-            np.multiply(term, Q, out=buf)
-            Sd += buf
-            np.multiply(term, k, out=buf)
-            Sk += buf
+            if derivatives:
+                np.multiply(term, P, out=buf)
+                Sc += buf
+                np.multiply(term, Q, out=buf)
+                Sd += buf
+                np.multiply(term, k, out=buf)
+                Sk += buf
         live = term * (k + 2) > cut * S
         n_live = int(np.count_nonzero(live))
         if n_live == 0 or 4 * n_live < 3 * rows.size:
@@ -203,19 +206,23 @@ def h_series(c: np.ndarray, d: np.ndarray, z: np.ndarray, *, tol: float = 1e-16,
 
 
 def log_tail_integral(
-    M: float, m: float, pM: np.ndarray, pm: np.ndarray, t: np.ndarray
+    M: float, m: float, pM: np.ndarray, pm: np.ndarray, t: np.ndarray, *,
+    gradient: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``log I(t)`` and its gradient with respect to ``(M, m, pM, pm)`` (n x 4), by the series.
 
     Valid where ``z = (M - m)/(M + t) <= Z_SPLIT`` (other rows converge, but
-    slowly); ``M >= m > 0``, ``pM, pm > 0``.
+    slowly); ``M >= m > 0``, ``pM, pm > 0``. With ``gradient=False`` the
+    gradient is all zeros (and cheaper: the derivative series are skipped).
     """
     lM = np.log(M + t)
     lm = np.log(m + t)
     z = (M - m) / (M + t)
-    S, Sc, Sd, Sk = h_series(pM, pM + pm, z)
+    S, Sc, Sd, Sk = h_series(pM, pM + pm, z, derivatives=gradient)
     a = pM + pm - 1.0
     value = -pM * lM - (pm - 1.0) * lm + np.log(S) - np.log(a)
+    if not gradient:
+        return value, np.zeros((t.shape[0], 4))
     with np.errstate(divide="ignore", invalid="ignore"):
         hz = np.where(z > 0, Sk / (z * S), pM / (pM + pm))  # d log H / dz (at z = 0: c/d)
     grad = np.empty((t.shape[0], 4))
