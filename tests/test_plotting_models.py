@@ -53,10 +53,11 @@ def test_repeat_purchase_histogram_draws_the_table(cdnow) -> None:
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["Actual", "BG/NBD", "MBG/NBD", "Pareto/NBD"]
     heights = np.array([p.get_height() for p in ax.patches]).reshape(4, 8)
-    np.testing.assert_array_equal(heights[0], comparison.iloc[0][[f"observed_{b}" for b in bins]])
+    observed = comparison.iloc[0][[f"observed_{b}" for b in bins]].to_numpy(dtype=float)
+    np.testing.assert_array_equal(heights[0], observed)
     for i, name in enumerate(["bgnbd", "mbgnbd", "paretonbd"], start=1):
-        np.testing.assert_allclose(heights[i], comparison.loc[name, [f"expected_{b}"
-                                                                     for b in bins]])
+        expected = comparison.loc[name, [f"expected_{b}" for b in bins]].to_numpy(dtype=float)
+        np.testing.assert_allclose(heights[i], expected)
     assert ax.get_title() == "Customers by repeat purchases in the calibration period"
     pd.testing.assert_frame_equal(comparison, before)
 
