@@ -195,3 +195,23 @@ def test_warnings_point_at_the_callers_line() -> None:
     with pytest.warns(ModelWarning) as caught:
         BetaGeoModel().fit(data)
     assert {w.filename for w in caught} == {__file__}
+
+
+def test_a_fit_that_does_not_converge_raises(cdnow, monkeypatch) -> None:
+    # one L-BFGS-B iteration per start cannot reach the optimum: the fit must refuse to
+    # return half-fitted parameters and say what was tried and what to change
+    import functools
+
+    import rfm_loyalty._btyd.base as base
+    from rfm_loyalty._btyd.fitting import fit_multistart
+    from rfm_loyalty.exceptions import ModelFitError
+
+    monkeypatch.setattr(base, "fit_multistart", functools.partial(fit_multistart, max_iter=1))
+    with pytest.raises(ModelFitError, match=r"ParetoNBDModel\.fit: the optimiser did not "
+                       r"converge: L-BFGS-B from 4 starting point\(s\) \(at most 1 iterations "
+                       r"each\), 0 of 4 reached a stationary point; the best stopped at r=.* "
+                       r"Try more starting points \(n_starts=8\)"):
+        ParetoNBDModel().fit(cdnow)
+    with pytest.raises(ModelFitError, match=r"ShiftedBetaGeometricModel\.fit: the optimiser "
+                       r"did not converge"):
+        ShiftedBetaGeometricModel().fit(REGULAR)

@@ -191,8 +191,8 @@ def check_optimum(who: str, names: Sequence[str], opt: OptimumResult, *, tried: 
     stop = ", ".join(f"{n}={v:.4g}" for n, v in zip(names, np.exp(opt.log_params), strict=True))
     if not opt.success:
         raise ModelFitError(
-            f"{who}: the optimiser did not converge: L-BFGS-B from {tried} ({opt.max_iter} "
-            f"iterations at most each), {opt.n_converged} of {opt.n_starts} reached a "
+            f"{who}: the optimiser did not converge: L-BFGS-B from {tried} (at most "
+            f"{opt.max_iter} iterations each), {opt.n_converged} of {opt.n_starts} reached a "
             f"stationary point; the best stopped at {stop} ({opt.message!r}). Try more "
             "starting points (n_starts=8), a small penalizer (penalizer=0.001) when a "
             "parameter runs towards 0 or infinity, or another time unit (weeks instead of days)."
