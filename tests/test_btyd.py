@@ -744,7 +744,7 @@ def test_optimiser_trouble_raises_and_bounds_warn() -> None:
     opt = fitting.OptimumResult(np.log([0.25, 5.1, 4e5, 2.2e6]), 1.0, False, "ABNORMAL", 4, 0,
                                 ())
     with pytest.raises(ModelFitError, match=r"BetaGeoModel.fit: the optimiser did not converge: "
-                       r"L-BFGS-B from 4 starting point\(s\) \(500 iterations at most each\), "
+                       r"L-BFGS-B from 4 starting point\(s\) \(at most 500 iterations each\), "
                        r"0 of 4 reached a stationary point; the best stopped at r=0\.25, "
                        r"alpha=5\.1, a=4e\+05, b=2\.2e\+06 \('ABNORMAL'\)\. Try more starting "
                        r"points \(n_starts=8\), a small penalizer \(penalizer=0\.001\)"):
