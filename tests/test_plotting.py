@@ -46,10 +46,12 @@ from rfm_loyalty.plotting import (
     plot_p_alive_matrix,
     plot_pareto,
     plot_profit_tiers,
+    plot_repeat_purchases,
     plot_rfm_heatmap,
     plot_rfm_histogram,
     plot_second_purchase,
     plot_segments,
+    plot_transactions_tracking,
     plot_whale_curve,
 )
 from rfm_loyalty.profitability import profitability
@@ -196,6 +198,31 @@ def customers_table() -> pd.DataFrame:
     )
 
 
+def repeat_purchase_table() -> pd.DataFrame:
+    # the shape of compare_models' table, with two models
+    return pd.DataFrame(
+        {"observed_0": [60, 60], "observed_1": [25, 25], "observed_2+": [15, 15],
+         "expected_0": [58.0, 61.5], "expected_1": [27.0, 22.0], "expected_2+": [15.0, 16.5]},
+        index=pd.Index(["bgnbd", "paretonbd"], name="model"),
+    )
+
+
+def tracking_table() -> pd.DataFrame:
+    # the shape of transactions_tracking's table: 4 weeks, the last 2 in the holdout
+    actual = np.array([3.0, 5.0, 4.0, 6.0])
+    model = np.array([3.5, 4.5, 4.2, 4.4])
+    return pd.DataFrame(
+        {"period_start": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15",
+                                         "2024-01-22"]),
+         "period_end": pd.to_datetime(["2024-01-07", "2024-01-14", "2024-01-21",
+                                       "2024-01-28"]),
+         "holdout": [False, False, True, True], "actual": actual,
+         "actual_cumulative": actual.cumsum(), "bgnbd": model,
+         "bgnbd_cumulative": model.cumsum()},
+        index=pd.RangeIndex(1, 5, name="period"),
+    )
+
+
 # One way to call every plot function: (function, input maker, extra kwargs).
 CASES = {
     "segments": (plot_segments, summary_table, {}),
@@ -217,6 +244,8 @@ CASES = {
     "second_purchase": (plot_second_purchase, lambda: second_purchase(tiny_orders()), {}),
     "member_tiers": (plot_member_tiers,
                      lambda: member_tiers(tiny_orders(), thresholds={"silver": 15.0}), {}),
+    "repeat_purchases": (plot_repeat_purchases, repeat_purchase_table, {}),
+    "tracking": (plot_transactions_tracking, tracking_table, {}),
 }
 
 

@@ -12,7 +12,16 @@ from rfm_loyalty import report as report
 from rfm_loyalty._version import __version__
 from rfm_loyalty.analysis import Analysis, analyze
 from rfm_loyalty.backtest import BacktestResult, backtest
-from rfm_loyalty.btyd import BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.btyd import (
+    BetaGeoBetaBinomModel,
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    ShiftedBetaGeometricModel,
+    compare_models,
+    customer_lifetime_value,
+)
 from rfm_loyalty.campaigns import Audience, CampaignLift, campaign_lift, select_audience
 from rfm_loyalty.churn import churn_summary, churn_table, cohort_retention, customer_flow
 from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
@@ -78,6 +87,7 @@ __all__ = [
     "Analysis",
     "Audience",
     "BacktestResult",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "BinningWarning",
     "CampaignLift",
@@ -91,8 +101,10 @@ __all__ = [
     "MigrationResult",
     "ModelFitError",
     "ModelWarning",
+    "ModifiedBetaGeoModel",
     "OrderColumns",
     "Orders",
+    "ParetoNBDModel",
     "ParetoResult",
     "ProfitabilityResult",
     "QualityReport",
@@ -100,6 +112,7 @@ __all__ = [
     "RFMScorer",
     "SchemaError",
     "Segment",
+    "ShiftedBetaGeometricModel",
     "__version__",
     "analyze",
     "assign_segments",
@@ -109,6 +122,7 @@ __all__ = [
     "churn_summary",
     "churn_table",
     "cohort_retention",
+    "compare_models",
     "concentration_by",
     "customer_aggregates",
     "customer_flow",

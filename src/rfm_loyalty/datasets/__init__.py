@@ -8,7 +8,12 @@ sample, ``simulate_btyd`` draws customers from the models, and
 from rfm_loyalty.datasets._campaign import SimulatedCampaign, make_campaign_orders
 from rfm_loyalty.datasets._generate import SAMPLE_PARAMS, load_sample_orders, make_orders
 from rfm_loyalty.datasets._products import DISCOUNT_DEPTHS, add_products
-from rfm_loyalty.datasets.simulate import simulate_btyd
+from rfm_loyalty.datasets.simulate import (
+    simulate_bgbb,
+    simulate_btyd,
+    simulate_paretonbd,
+    simulate_sbg,
+)
 
 __all__ = [
     "DISCOUNT_DEPTHS",
@@ -18,5 +23,8 @@ __all__ = [
     "load_sample_orders",
     "make_campaign_orders",
     "make_orders",
+    "simulate_bgbb",
     "simulate_btyd",
+    "simulate_paretonbd",
+    "simulate_sbg",
 ]

@@ -17,7 +17,13 @@ from rfm_loyalty.plotting._loyalty import (
     plot_member_tiers,
     plot_second_purchase,
 )
-from rfm_loyalty.plotting._models import plot_calibration, plot_p_alive_matrix, plot_rfm_histogram
+from rfm_loyalty.plotting._models import (
+    plot_calibration,
+    plot_p_alive_matrix,
+    plot_repeat_purchases,
+    plot_rfm_histogram,
+    plot_transactions_tracking,
+)
 from rfm_loyalty.plotting._segments import plot_lifecycle, plot_rfm_heatmap, plot_segments
 from rfm_loyalty.plotting._value import plot_pareto, plot_profit_tiers, plot_whale_curve
 
@@ -33,9 +39,11 @@ __all__ = [
     "plot_p_alive_matrix",
     "plot_pareto",
     "plot_profit_tiers",
+    "plot_repeat_purchases",
     "plot_rfm_heatmap",
     "plot_rfm_histogram",
     "plot_second_purchase",
     "plot_segments",
+    "plot_transactions_tracking",
     "plot_whale_curve",
 ]

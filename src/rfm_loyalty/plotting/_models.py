@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from rfm_loyalty.backtest import BacktestResult
     from rfm_loyalty.btyd import BetaGeoModel
 
-__all__ = ["plot_calibration", "plot_p_alive_matrix", "plot_rfm_histogram"]
+__all__ = [
+    "plot_calibration",
+    "plot_p_alive_matrix",
+    "plot_repeat_purchases",
+    "plot_rfm_histogram",
+    "plot_transactions_tracking",
+]
 
 #: Sample skewness above which ``log="auto"`` draws a histogram on a log axis.
 SKEW_FOR_LOG = 2.0
@@ -322,6 +328,205 @@ def plot_calibration(
         ax.set_ylabel(labels("calibration_y", days=holdout_days))
     ax.set_ylim(bottom=0)
     ax.set_title(labels("calibration_title"))
+    ax.grid(True, linewidth=0.3, alpha=0.5)
+    ax.legend(loc="upper left")
+    labels.apply_font(ax)
+    return ax
+
+
+# Texts of the model-comparison plots (the shared table of plotting._common holds
+# the older plots' texts).
+_MODEL_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "histogram_title": "Customers by repeat purchases in the calibration period",
+        "histogram_x": "Repeat purchases",
+        "histogram_y": "Customers",
+        "observed": "Actual",
+        "tracking_title_cumulative": "Cumulative repeat transactions: actual vs models",
+        "tracking_title_period": "Repeat transactions per period: actual vs models",
+        "tracking_x": "Period ({days}-day periods from the first purchase)",
+        "tracking_y_cumulative": "Cumulative repeat transactions",
+        "tracking_y_period": "Repeat transactions",
+        "calibration_end": "End of calibration",
+        "bgnbd": "BG/NBD",
+        "mbgnbd": "MBG/NBD",
+        "paretonbd": "Pareto/NBD",
+    },
+    "zh": {
+        "histogram_title": "校准期内按复购次数的顾客分布",
+        "histogram_x": "复购次数",
+        "histogram_y": "顾客数",
+        "observed": "实际",
+        "tracking_title_cumulative": "累计复购交易：实际与模型",
+        "tracking_title_period": "每期复购交易：实际与模型",
+        "tracking_x": "期数 (自首购起每期 {days} 天)",
+        "tracking_y_cumulative": "累计复购交易数",
+        "tracking_y_period": "复购交易数",
+        "calibration_end": "校准期结束",
+        "bgnbd": "BG/NBD",
+        "mbgnbd": "MBG/NBD",
+        "paretonbd": "Pareto/NBD",
+    },
+}
+
+
+def _model_label(texts: dict[str, str], name: str) -> str:
+    return texts.get(name, name)
+
+
+def plot_repeat_purchases(
+    comparison: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    lang: str = "en",
+) -> Axes:
+    """Observed vs expected numbers of customers by repeat purchases (FHL 2005, fig. 1).
+
+    Parameters
+    ----------
+    comparison : pandas.DataFrame
+        The table of :func:`rfm_loyalty.btyd.compare_models`: its
+        ``observed_<k>`` columns (the same in every row) and each fitted
+        model's ``expected_<k>`` columns. Not modified.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    lang : {"en", "zh"}, default "en"
+        Language of the labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Grouped bars per count of repeat purchases (``0`` ... ``7+``): the
+        actual customers first, then one bar per model that could be fitted
+        (a model whose row has no expected counts is left out).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rfm_loyalty.plotting import plot_repeat_purchases
+    >>> table = pd.DataFrame(
+    ...     {"observed_0": [60, 60], "observed_1+": [40, 40],
+    ...      "expected_0": [58.0, 61.5], "expected_1+": [42.0, 38.5]},
+    ...     index=pd.Index(["bgnbd", "paretonbd"], name="model"))
+    >>> ax = plot_repeat_purchases(table)
+    >>> [float(p.get_height()) for p in ax.patches]
+    [60.0, 40.0, 58.0, 42.0, 61.5, 38.5]
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]
+    ['Actual', 'BG/NBD', 'Pareto/NBD']
+    >>> ax.figure.clf()
+    """
+    func = "plot_repeat_purchases"
+    labels = Labels(lang, func)
+    texts = _MODEL_TEXTS[labels.lang]
+    hint = "Pass compare_models(summary)."
+    if not isinstance(comparison, pd.DataFrame):
+        require_columns(comparison, ["observed_0"], func, hint)
+    bins = [str(c)[len("observed_"):] for c in comparison.columns
+            if str(c).startswith("observed_")]
+    table = require_columns(comparison, ["observed_0"] + [f"expected_{b}" for b in bins],
+                            func, hint)
+    observed = table[[f"observed_{b}" for b in bins]].iloc[0].to_numpy(dtype="float64")
+    expected = table[[f"expected_{b}" for b in bins]].astype("float64")
+    expected = expected[np.isfinite(expected.to_numpy()).all(axis=1)]
+    series = [(texts["observed"], observed)] + [
+        (_model_label(texts, str(name)), row.to_numpy()) for name, row in expected.iterrows()]
+    ax = new_axes(ax, func, (7.5, 4.5))
+    x = np.arange(len(bins), dtype="float64")
+    width = 0.8 / len(series)
+    palette = [OKABE_ITO["black"], OKABE_ITO["blue"], OKABE_ITO["orange"],
+               OKABE_ITO["bluish_green"], OKABE_ITO["vermillion"], OKABE_ITO["sky_blue"]]
+    for i, (name, values) in enumerate(series):
+        ax.bar(x - 0.4 + width * (i + 0.5), values, width=width, label=name,
+               color=palette[i % len(palette)], edgecolor="white", linewidth=0.4)
+    ax.set_xticks(x, bins)
+    ax.set_xlabel(texts["histogram_x"])
+    ax.set_ylabel(texts["histogram_y"])
+    ax.set_title(texts["histogram_title"])
+    ax.legend(loc="upper right")
+    ax.grid(True, axis="y", linewidth=0.3, alpha=0.5)
+    labels.apply_font(ax)
+    return ax
+
+
+def plot_transactions_tracking(
+    tracking: pd.DataFrame,
+    *,
+    cumulative: bool = True,
+    ax: Axes | None = None,
+    lang: str = "en",
+) -> Axes:
+    """Actual vs expected repeat transactions over calibration and holdout (FHL 2005, fig. 2, 3).
+
+    Parameters
+    ----------
+    tracking : pandas.DataFrame
+        The table of :func:`rfm_loyalty.btyd.transactions_tracking` (index
+        ``period``; ``holdout``, ``actual``, ``actual_cumulative`` and, per
+        model, ``<name>`` and ``<name>_cumulative``). Not modified.
+    cumulative : bool, default True
+        Cumulative transactions (fig. 3), or transactions per period (fig. 2).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default a new figure.
+    lang : {"en", "zh"}, default "en"
+        Language of the labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One solid line of actual transactions and one dashed line per model
+        over the periods, and a dotted vertical line after the last
+        calibration period (when the table has a holdout).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from rfm_loyalty.plotting import plot_transactions_tracking
+    >>> table = pd.DataFrame(
+    ...     {"holdout": [False, False, True], "actual": [3.0, 5.0, 4.0],
+    ...      "actual_cumulative": [3.0, 8.0, 12.0], "bgnbd": [3.5, 4.5, 4.2],
+    ...      "bgnbd_cumulative": [3.5, 8.0, 12.2]},
+    ...     index=pd.RangeIndex(1, 4, name="period"))
+    >>> ax = plot_transactions_tracking(table)
+    >>> [line.get_label() for line in ax.lines[:2]], ax.lines[1].get_ydata().tolist()
+    (['Actual', 'BG/NBD'], [3.5, 8.0, 12.2])
+    >>> float(ax.lines[2].get_xdata()[0])  # after period 2, the last of calibration
+    2.5
+    >>> ax.figure.clf()
+    """
+    func = "plot_transactions_tracking"
+    labels = Labels(lang, func)
+    texts = _MODEL_TEXTS[labels.lang]
+    if not isinstance(cumulative, (bool, np.bool_)):
+        raise ValueError(f"The 'cumulative' parameter of {func} must be True or False. "
+                         f"Got {cumulative!r} instead.")
+    table = require_columns(tracking, ["holdout", "actual", "actual_cumulative"], func,
+                            "Pass transactions_tracking(orders, models, calibration_end=...).")
+    suffix = "_cumulative" if cumulative else ""
+    models = [str(c)[: -len("_cumulative")] for c in table.columns
+              if str(c).endswith("_cumulative") and str(c) != "actual_cumulative"]
+    x = np.asarray(table.index, dtype="float64")
+    ax = new_axes(ax, func, (8.0, 4.5))
+    ax.plot(x, table[f"actual{suffix}"].to_numpy(dtype="float64"), color=OKABE_ITO["black"],
+            linewidth=2, label=texts["observed"])
+    palette = [OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish_green"],
+               OKABE_ITO["vermillion"], OKABE_ITO["sky_blue"]]
+    for i, name in enumerate(models):
+        ax.plot(x, table[f"{name}{suffix}"].to_numpy(dtype="float64"),
+                color=palette[i % len(palette)], linestyle="--", linewidth=1.6,
+                label=_model_label(texts, name))
+    holdout = table["holdout"].to_numpy(dtype=bool)
+    if holdout.any() and not holdout.all():
+        boundary = float(x[~holdout].max()) + 0.5
+        ax.axvline(boundary, color=OKABE_ITO["vermillion"], linestyle=":", linewidth=1.2,
+                   label=texts["calibration_end"])
+    days = ""
+    if {"period_start", "period_end"} <= set(table.columns) and len(table) > 1:
+        lengths = (table["period_end"] - table["period_start"]).dt.days + 1
+        days = str(int(lengths.iloc[1:].median()))
+    ax.set_xlabel(texts["tracking_x"].format(days=days or "?"))
+    ax.set_ylabel(texts["tracking_y_cumulative" if cumulative else "tracking_y_period"])
+    ax.set_title(texts["tracking_title_cumulative" if cumulative else "tracking_title_period"])
+    ax.set_ylim(bottom=0)
     ax.grid(True, linewidth=0.3, alpha=0.5)
     ax.legend(loc="upper left")
     labels.apply_font(ax)
