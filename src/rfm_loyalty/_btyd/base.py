@@ -26,6 +26,7 @@ from rfm_loyalty._btyd.fitting import (
     penalised,
 )
 from rfm_loyalty._btyd.rows import CustomerRows, compress, subsample
+from rfm_loyalty._version import __version__
 from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.exceptions import ModelFitError, ModelWarning
 
@@ -166,7 +167,6 @@ class CustomerModel:
         """
         if not hasattr(self, "params_"):
             raise checks.not_fitted(self, "to_dict")
-        import rfm_loyalty  # at call time: the package has finished importing
 
         fit: dict[str, Any] = {
             "log_likelihood": _json_number(self.log_likelihood_),
@@ -179,7 +179,7 @@ class CustomerModel:
         return {
             "format": DICT_FORMAT,
             "model": type(self).__name__,
-            "library_version": rfm_loyalty.__version__,
+            "library_version": __version__,
             "settings": {k: getattr(self, k) for k in self._SETTINGS},
             "parameters": {k: float(v) for k, v in self.params_.items()},
             "covariance_log": [[_json_number(v) for v in row] for row in self.covariance_log_],

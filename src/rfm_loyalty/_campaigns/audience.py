@@ -421,7 +421,7 @@ class Audience:
         return written
 
     def _metadata(self, names: list[str]) -> dict[str, Any]:
-        from rfm_loyalty import __version__
+        from rfm_loyalty._version import __version__
 
         return {
             "campaign": self.name, "campaign_date": self.date.date().isoformat(),
