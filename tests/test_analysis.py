@@ -164,7 +164,9 @@ def test_cost_to_serve_without_cost_input_raises():
     ("kwargs", "match"),
     [
         ({"period": "month"}, r"'period' parameter of analyze must be one of .* Got 'month'"),
-        ({"models": "yes"}, r"'models' parameter of analyze must be True or False. Got 'yes'"),
+        ({"models": "yes"}, r"'models' parameter of analyze must be True or False, or distinct "
+                            r"model names among \['bgnbd', 'mbgnbd', 'paretonbd'\]. Got 'yes'"),
+        ({"models": ("bgnbd", "bgnbd")}, r"distinct model names"),
         ({"horizon_months": 0}, r"'horizon_months' .* >= 1. Got 0"),
         ({"lifecycle": {"window_days": 30}}, r"LifecycleRules instance\. Got \{'window_days'"),
         ({"n_bins": 2.5}, r"'n_bins' parameter of analyze must be a whole number .* Got 2.5"),
@@ -602,3 +604,19 @@ def test_loyalty_needs_the_orders_not_an_engine(sample_parquet):
 
     with pytest.raises(ValueError, match=r"loyalty=True with an engine source"):
         analyze(from_duckdb(sample_parquet, columns=_SAMPLE_COLUMNS), loyalty=True)
+
+
+def test_models_by_name_are_compared_and_the_lowest_bic_fills_the_table():
+    orders = prepare_orders(load_sample_orders(), OrderColumns(order_id="order_id"))
+    result = _quiet(analyze, orders, models=("bgnbd", "paretonbd"))
+    m = result.models
+    assert set(m.fitted) == {"bgnbd", "paretonbd", "gamma_gamma"}
+    comparison = m.comparison
+    assert comparison["chosen"].sum() == 1
+    assert m.chosen == comparison["bic"].idxmin()
+    chosen = m.fitted[m.chosen]
+    np.testing.assert_allclose(result.customers["p_alive"].to_numpy(),
+                               chosen.p_alive(m.data).to_numpy(), rtol=1e-12)
+    assert set(m.parameters["model"]) == {"bgnbd", "paretonbd", "gamma_gamma"}
+    assert result.params["models"] == ["bgnbd", "paretonbd"]
+    assert _quiet(analyze, orders, models=True).models.chosen == "bgnbd"

@@ -8,15 +8,18 @@ segments, lifecycle, concentration) and shapes its output for the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rfm_loyalty._analysis_settings import AnalysisSettings
 from rfm_loyalty._warnings import warn_user
-from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, customer_lifetime_value
+from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, fit_customer_models
 from rfm_loyalty.churn import CHURN_SUMMARY_DTYPES, FLOW_DTYPES
 from rfm_loyalty.concentration import concentration_by
 from rfm_loyalty.exceptions import InvalidParameterError, ModelFitError, ModelWarning
@@ -37,19 +40,32 @@ ENGINE_ORDER_LEVEL_NOTE = (
 
 @dataclass(frozen=True, eq=False)
 class ModelResults:
-    """The fitted customer-base models of ``analyze(..., models=True)``.
+    """The fitted customer-base models of ``analyze(..., models=...)``.
 
     Attributes
     ----------
-    bgnbd : BetaGeoModel
-        Fitted BG/NBD purchase model (time unit: days).
+    chosen : str
+        The purchase model whose ``p_alive``, ``expected_purchases`` and
+        ``clv`` fill the customer table: of the models named, the fitted one
+        with the lowest BIC (on ties, the first named).
+    fitted : Mapping of str to model
+        Every fitted model by name (``"bgnbd"``, ``"mbgnbd"``,
+        ``"paretonbd"``, and ``"gamma_gamma"`` when the spend model fits);
+        time unit: days.
+    comparison : pandas.DataFrame
+        :func:`~rfm_loyalty.btyd.compare_models` of the purchase models
+        (log-likelihood, AIC, BIC, parameters, calibration fit) with a
+        ``chosen`` (bool) column.
+    bgnbd : BetaGeoModel or None
+        The BG/NBD fit when ``"bgnbd"`` is among the models.
     gamma_gamma : GammaGammaModel or None
         Fitted Gamma-Gamma spend model; None when it could not be fitted
-        (then ``note`` says why and the customer table has no ``clv``).
+        (then ``note`` says why and ``clv`` is NaN).
     parameters : pandas.DataFrame
-        One row per parameter: ``model`` (text: "bgnbd" or "gamma_gamma"),
-        ``parameter`` (text), ``estimate``, ``standard_error``, ``lower_95``,
-        ``upper_95`` (float64), as the models' ``summary()`` gives them.
+        One row per parameter of every fitted model: ``model`` (text: the
+        model's name), ``parameter`` (text), ``estimate``,
+        ``standard_error``, ``lower_95``, ``upper_95`` (float64), as the
+        models' ``summary()`` gives them.
     horizon_months : int
         Horizon of ``expected_purchases`` and ``clv``.
     data : pandas.DataFrame
@@ -59,7 +75,10 @@ class ModelResults:
         Empty, or why a model is missing.
     """
 
-    bgnbd: BetaGeoModel
+    chosen: str
+    fitted: Mapping[str, Any]
+    comparison: pd.DataFrame
+    bgnbd: BetaGeoModel | None
     gamma_gamma: GammaGammaModel | None
     parameters: pd.DataFrame
     horizon_months: int
@@ -187,45 +206,41 @@ def empty_retention() -> pd.DataFrame:
 
 
 def fit_models(
-    summary: pd.DataFrame, horizon_months: int, discount_rate_monthly: float
+    summary: pd.DataFrame, settings: AnalysisSettings
 ) -> tuple[ModelResults, pd.DataFrame] | None:
-    """Fit BG/NBD and Gamma-Gamma on a ``btyd_summary`` frame (days); return them and predictions.
+    """Fit and compare the purchase models and Gamma-Gamma; return them and the predictions.
 
-    None (with a ModelWarning pointing at the caller of ``analyze``) when
-    BG/NBD cannot be fitted.
+    None (with a ModelWarning pointing at the caller of ``analyze``) when no
+    purchase model can be fitted.
     """
+    names = settings.models
     try:
-        bgnbd = BetaGeoModel(time_unit="D").fit(summary)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fitted, comparison, predictions = fit_customer_models(
+                summary, models=names, horizon_days=settings.horizon_months * DAYS_PER_MONTH,
+                discount_rate_monthly=settings.discount_rate_monthly,
+            )
     except ModelFitError as exc:
-        warn_user(f"analyze: the BG/NBD model could not be fitted ({exc}); the customer "
+        warn_user(f"analyze: no customer-base model could be fitted ({exc}); the customer "
                   "table has no p_alive, expected_purchases or clv.", ModelWarning)
         return None
-    horizon_days = horizon_months * DAYS_PER_MONTH
-    predictions = pd.DataFrame(
-        {
-            "p_alive": bgnbd.p_alive(summary),
-            "expected_purchases": bgnbd.expected_purchases(horizon_days, summary),
-        }
-    )
-    tables = [bgnbd.summary().assign(model="bgnbd")]
     note = ""
-    gamma_gamma: GammaGammaModel | None
-    try:
-        gamma_gamma = GammaGammaModel().fit(summary)
-    except ModelFitError as exc:
-        gamma_gamma = None
-        note = f"Gamma-Gamma not fitted, so no clv: {exc}"
-    predictions["clv"] = np.nan
-    if gamma_gamma is not None:
-        predictions["clv"] = customer_lifetime_value(
-            bgnbd, gamma_gamma, summary, months=horizon_months,
-            discount_rate_monthly=discount_rate_monthly,
-        )
-        tables.append(gamma_gamma.summary().assign(model="gamma_gamma"))
+    for item in caught:  # passed on; the Gamma-Gamma failure is also the note
+        if "Gamma-Gamma" in str(item.message):
+            note = str(item.message)
+        warn_user(str(item.message), item.category)
+    chosen = str(comparison.index[comparison["chosen"].to_numpy()][0])
+    tables = [model.summary().assign(model=name) for name, model in fitted.items()]
     parameters = pd.concat(tables).rename_axis("parameter").reset_index()
     parameters = parameters[["model", "parameter", "estimate", "standard_error",
                              "lower_95", "upper_95"]]
-    results = ModelResults(bgnbd, gamma_gamma, parameters, int(horizon_months), summary, note)
+    results = ModelResults(
+        chosen=chosen, fitted=MappingProxyType(dict(fitted)), comparison=comparison,
+        bgnbd=fitted.get("bgnbd"), gamma_gamma=fitted.get("gamma_gamma"),
+        parameters=parameters, horizon_months=settings.horizon_months, data=summary,
+        note=note,
+    )
     return results, predictions
 
 

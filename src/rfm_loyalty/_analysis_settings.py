@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from rfm_loyalty._validation import (
@@ -31,6 +32,7 @@ from rfm_loyalty._validation import (
     Whole,
     check_params,
 )
+from rfm_loyalty.btyd import PURCHASE_MODELS
 from rfm_loyalty.churn import check_flow_settings
 from rfm_loyalty.exceptions import InvalidParameterError
 from rfm_loyalty.lifecycle import LifecycleRules
@@ -56,7 +58,6 @@ PARAMETERS = {
     "margin": Optional(Fraction(low_open=True, example=0.3)),
     "cost_per_order": Amount(example=0.0),
     "cost_per_customer": Amount(example=0.0),
-    "models": Boolean(),
     "churn_days": Days(example=360),
     "period": Choice("D", "W", "M", "Q", "Y"),
     "horizon_months": Whole(minimum=1, unit="months", example=12),
@@ -83,7 +84,9 @@ class AnalysisSettings:
     rules : LifecycleRules
     margin : float or None
     cost_per_order, cost_per_customer : float
-    models : bool
+    models : tuple of str
+        The purchase models to fit and compare (empty: none); ``True`` was
+        given as ``("bgnbd",)``.
     churn_days : int
     period : str
     horizon_months : int
@@ -100,7 +103,7 @@ class AnalysisSettings:
     margin: float | None
     cost_per_order: float
     cost_per_customer: float
-    models: bool
+    models: tuple[str, ...]
     churn_days: int
     period: str
     horizon_months: int
@@ -126,7 +129,7 @@ class AnalysisSettings:
             "margin": self.margin,
             "cost_per_order": self.cost_per_order,
             "cost_per_customer": self.cost_per_customer,
-            "models": self.models,
+            "models": list(self.models),
             "churn_days": self.churn_days,
             "period": self.period,
             "horizon_months": self.horizon_months,
@@ -134,6 +137,24 @@ class AnalysisSettings:
             "loyalty": self.loyalty,
             "loyalty_options": {k: _json(v) for k, v in self.loyalty_options.items()},
         }
+
+
+def _model_names(models: Any) -> tuple[str, ...]:
+    """``models=``: True (BG/NBD), False, or the names of the purchase models to compare."""
+    if isinstance(models, (bool, np.bool_)):
+        return ("bgnbd",) if models else ()
+    given = models
+    names = (models,) if isinstance(models, str) else (
+        tuple(models) if isinstance(models, (tuple, list)) else None)
+    if not names or any(n not in PURCHASE_MODELS for n in names) or len(set(names)) != len(
+        names
+    ):
+        raise InvalidParameterError(
+            "The 'models' parameter of analyze must be True or False, or distinct model names "
+            f"among {list(PURCHASE_MODELS)!r}. Got {given!r} instead; pass e.g. "
+            "models=('bgnbd', 'paretonbd') to fit both and keep the one with the lower BIC."
+        )
+    return names
 
 
 def _json(value: Any) -> Any:
@@ -180,7 +201,7 @@ def check_settings(
     values = check_params(_OWNER, PARAMETERS, {
         "n_bins": n_bins, "lifecycle": lifecycle, "margin": margin,
         "cost_per_order": cost_per_order, "cost_per_customer": cost_per_customer,
-        "models": models, "churn_days": churn_days, "period": period,
+        "churn_days": churn_days, "period": period,
         "horizon_months": horizon_months, "discount_rate_monthly": discount_rate_monthly,
         "loyalty": loyalty, "loyalty_options": loyalty_options,
     })
@@ -210,7 +231,7 @@ def check_settings(
         margin=values["margin"],
         cost_per_order=values["cost_per_order"],
         cost_per_customer=values["cost_per_customer"],
-        models=values["models"],
+        models=_model_names(models),
         churn_days=values["churn_days"],
         period=values["period"],
         horizon_months=values["horizon_months"],

@@ -269,7 +269,7 @@ def analyze(
     margin: float | None = None,
     cost_per_order: float = 0.0,
     cost_per_customer: float = 0.0,
-    models: bool = False,
+    models: bool | str | Sequence[str] = False,
     churn_days: int = 360,
     period: str = "M",
     horizon_months: int = 12,
@@ -314,9 +314,12 @@ def analyze(
     cost_per_order, cost_per_customer : float, default 0.0
         Cost to serve, in the orders' currency (see
         :func:`~rfm_loyalty.profitability.customer_profit`). Need a cost input.
-    models : bool, default False
-        Fit BG/NBD and Gamma-Gamma and add ``p_alive``,
-        ``expected_purchases`` and ``clv``.
+    models : bool, str or sequence of str, default False
+        Fit customer-base models and add ``p_alive``, ``expected_purchases``
+        and ``clv``: ``True`` fits BG/NBD; names among ``"bgnbd"``,
+        ``"mbgnbd"``, ``"paretonbd"`` fit each and keep the one with the
+        lowest BIC (``Analysis.models.comparison`` shows them side by side).
+        Gamma-Gamma gives the spend for ``clv``.
     churn_days : int, default 360
         Days of silence after which a customer is churned.
     period : {"D", "W", "M", "Q", "Y"}, default "M"
@@ -479,7 +482,7 @@ def analyze(
     if settings.models:
         with _passed_on(seen):
             fitted = fit_models(btyd_from_aggregates(base.aggregates, as_of=base.as_of),
-                                settings.horizon_months, settings.discount_rate_monthly)
+                                settings)
         if fitted is not None:
             fitted_models, predictions = fitted
             parts.append((predictions, list(predictions.columns)))

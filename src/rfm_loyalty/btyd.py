@@ -43,7 +43,7 @@ from __future__ import annotations
 from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW
 from rfm_loyalty._btyd.bgbb import BetaGeoBetaBinomModel
 from rfm_loyalty._btyd.bgnbd import BetaGeoModel
-from rfm_loyalty._btyd.compare import compare_models
+from rfm_loyalty._btyd.compare import PURCHASE_MODELS, compare_models, fit_customer_models
 from rfm_loyalty._btyd.gammagamma import GammaGammaModel
 from rfm_loyalty._btyd.mbgnbd import ModifiedBetaGeoModel
 from rfm_loyalty._btyd.paretonbd import ParetoNBDModel
@@ -65,6 +65,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "LIFETIMES_DAYS_PER_MONTH",
     "NO_DROPOUT_BELOW",
+    "PURCHASE_MODELS",
     "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "GammaGammaModel",
@@ -74,6 +75,7 @@ __all__ = [
     "calibration_holdout_summary",
     "compare_models",
     "customer_lifetime_value",
+    "fit_customer_models",
     "opportunity_summary",
     "survivors_from_orders",
     "survivors_from_renewals",
