@@ -64,3 +64,10 @@ def test_make_orders_rejects_bad_parameters():
 def test_sample_params_are_the_documented_ones():
     assert SAMPLE_PARAMS["n_customers"] == 1000
     assert load_sample_orders()["customer_id"].nunique() == 1000
+
+
+def test_make_orders_of_a_few_customers_without_returns():
+    # ten customers may draw no return at all: the ids of an empty return table
+    lines = make_orders(10, random_state=1)
+    assert not lines["order_id"].str.startswith("R").any()
+    assert lines["customer_id"].nunique() == 10

@@ -177,7 +177,7 @@ def _order_lines(
         {
             "customer": customer_of_order[order_of_line],
             "order": order_of_line,
-            "order_id": np.char.add("O", np.char.zfill(order_of_line.astype(str), 8)),
+            "order_id": _padded("O", order_of_line, 8),
             "day_float": order_time[order_of_line],
             "second": second_of_day[order_of_line],
             "quantity": quantity,
@@ -200,8 +200,7 @@ def _returns(
         {
             "customer": returned["customer"].to_numpy(),
             "order": returned["order"].to_numpy(),
-            "order_id": np.char.add("R", np.char.zfill(returned["order"].to_numpy().astype(str),
-                                                       8)),
+            "order_id": _padded("R", returned["order"].to_numpy(), 8),
             "day_float": day,
             "second": rng.integers(8 * 3600, 22 * 3600, len(returned)),
             "quantity": quantity,
@@ -209,6 +208,13 @@ def _returns(
             "margin": returned["margin"].to_numpy(),
         }
     )
+
+
+def _padded(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
+    """Ids such as ``O00000042``: the prefix and the number padded with zeros."""
+    if len(numbers) == 0:  # np.char.zfill cannot size an empty array
+        return np.array([], dtype=str)
+    return np.char.add(prefix, np.char.zfill(numbers.astype(str), width))
 
 
 def _check_positive(name: str, value: Any, *, integer: bool = False) -> None:
