@@ -7,7 +7,7 @@ dtypes) equal to the one written by the earlier code, except the curve tables
 
 Usage (from the repository root)::
 
-    python scripts/make_export_fixture.py              # commit eacc791 -> tests/data/export_eacc791/
+    python scripts/make_export_fixture.py             # eacc791 -> tests/data/export_eacc791/
     python scripts/make_export_fixture.py --commit X   # another commit -> tests/data/export_X/
 
 The earlier code is taken with ``git archive`` into a temporary folder (no

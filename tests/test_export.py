@@ -25,22 +25,22 @@ DOCS = Path(__file__).resolve().parents[1] / "docs" / "export.md"
 # rfm_loyalty.export.SCHEMAS (and SCHEMA_VERSION), regenerate docs/export.md from
 # schema_markdown(), and record the new pair here.
 RECORDED = {
-    "customers": (1, "1e99a3048a798094"),
+    "customers": (2, "e0736429ea49e598"),
     "segments": (1, "940f6f3940056726"),
     "lifecycle": (1, "a5259917e9055682"),
     "campaigns_lifecycle": (1, "ea58eb97a706d1d6"),
     "campaigns_segment": (1, "ca3db21cf6938a39"),
     "quality": (1, "4d6ab3bbc915b73e"),
     "summary": (1, "33953429ac92aa71"),
-    "pareto": (1, "a11948d0a62f5094"),
-    "whale": (1, "683f1993bd78e66a"),
+    "pareto": (2, "a11948d0a62f5094"),
+    "whale": (2, "683f1993bd78e66a"),
     "tiers": (1, "68dbb8d81b7b2244"),
     "churn": (1, "9c3892a4a79f20fa"),
     "retention": (1, "e1db34ee3c8de089"),
     "flow": (1, "9164a8a80b10d49f"),
     "model_parameters": (1, "19689d37bd5fa4bb"),
 }
-RECORDED_SET = (1, "fd5b1447a651b25e")
+RECORDED_SET = (2, "b12270078532de0f")
 
 HOSTILE_IDS = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "'quoted", "<b>bold</b>", "顾客一"]
 HOSTILE_RULES = (
@@ -243,9 +243,10 @@ def test_metadata(full, tables, tmp_path):
     assert meta["input"]["sha256"] == full.input.sha256
     assert meta["input"]["customers"] == full.quality.customers
     for name, frame in tables.items():
+        dtypes = {c.name: c.dtype for c in ex.SCHEMAS[name].columns}
         assert meta["tables"][name] == {
             "schema_version": ex.SCHEMAS[name].version, "rows": len(frame),
-            "columns": list(frame.columns),
+            "columns": list(frame.columns), "dtypes": {c: dtypes[c] for c in frame.columns},
         }
 
 

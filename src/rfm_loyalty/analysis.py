@@ -463,6 +463,7 @@ def analyze(
         customers = customers.join(predictions)
     else:
         fitted_models = None
+    customers = customers.join(pareto(customers["monetary_total"]).customer_ranks(prof))
     customers.attrs = {"as_of": str(as_of_ts.date())}
 
     has_profit = "profit" in customers.columns
