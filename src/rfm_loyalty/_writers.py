@@ -16,6 +16,7 @@ import datetime as _dt
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,8 @@ from rfm_loyalty._schemas import SCHEMAS, plain, to_frame
 #: Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _RISKY = r"^[=+\-@\t\r]"
+# the creation and modification dates of a workbook's core properties
+_W3CDTF = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
 # --------------------------------------------------------------------------- #
@@ -174,15 +177,23 @@ def write_xlsx(table: pa.Table, name: str, path: Path, *, created: str | None = 
 
 
 def _fixed_zip(data: bytes, moment: _dt.datetime) -> bytes:
-    """Rewrite a zip with every entry dated ``moment`` (zip stores local time, 2 s steps)."""
+    """Rewrite a workbook with every date in it set to ``moment``.
+
+    openpyxl stamps the time of saving into ``docProps/core.xml`` and every
+    zip entry; both are replaced, so the same table gives the same bytes.
+    """
     stamp = max(moment, _dt.datetime(1980, 1, 1)).timetuple()[:6]
+    iso = moment.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = _W3CDTF.sub(rb"\g<1>" + iso + rb"\g<2>", content)
             entry = zipfile.ZipInfo(info.filename, date_time=stamp)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
-            target.writestr(entry, source.read(info.filename))
+            target.writestr(entry, content)
     return out.getvalue()
 
 

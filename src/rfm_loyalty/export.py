@@ -281,7 +281,7 @@ def export_analysis(
         stage.check([*names, METADATA])
         _write_tables(tables, formats, stage.path, created,
                       report=(analysis, timestamp) if report else None)
-        meta = metadata(analysis, tables, names, created=created)
+        meta = metadata(analysis, tables, names, timestamp=timestamp, created=created)
         text = json.dumps(meta, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
         (stage.path / METADATA).write_text(text, encoding="utf-8")
         stage.commit([*names, METADATA])
