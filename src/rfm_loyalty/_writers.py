@@ -140,7 +140,9 @@ def write_parquet(table: pa.Table, name: str, path: Path) -> None:
     """
     meta = {b"rfm_loyalty.table": name.encode(),
             b"rfm_loyalty.schema_version": str(SCHEMAS[name].version).encode()}
-    pq.write_table(table.replace_schema_metadata(meta), str(path), store_schema=False)
+    with pq.ParquetWriter(str(path), table.schema, store_schema=False) as writer:
+        writer.write_table(table)
+        writer.add_key_value_metadata(meta)
 
 
 def write_json(table: pa.Table, name: str, path: Path) -> None:
