@@ -493,7 +493,8 @@ def compare_runs(
             reasons.append(f"{label}: {moved:,} of {common:,} customers ({_pct(moved_share)}) "
                            f"changed label, more than {_pct(share)}")
     headline = _headline(a, b, tol)
-    reasons += [f"{h['metric']}: {_num(h['old'])} -> {_num(h['new'])} beyond tolerance"
+    reasons += [f"{h['metric']}: {_figure(h['old'], h['metric'])} -> "
+                f"{_figure(h['new'], h['metric'])} beyond tolerance"
                 for h in headline if not h["within_tolerance"]]
     found = sorted(((d, c) for d in diffs for c in d.columns),
                    key=lambda dc: (-dc[1].rows, dc[0].table, dc[1].column))
