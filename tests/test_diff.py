@@ -108,7 +108,6 @@ def test_the_json_report_follows_its_schema(base, window30, folders):
 
 
 def test_a_headline_figure_beyond_the_tolerance_fails(base):
-    customers = base.customers.copy()
     summary = base.pareto
     bigger = dataclasses.replace(base, pareto=dataclasses.replace(summary,
                                                                    total=summary.total + 0.02))
@@ -117,7 +116,6 @@ def test_a_headline_figure_beyond_the_tolerance_fails(base):
     assert report.reasons == [f"revenue_total: {summary.total:,.2f} -> "
                               f"{summary.total + 0.02:,.2f} beyond tolerance"]
     assert compare_runs(base, bigger, atol_money=0.01).exit_code == 0
-    assert customers.equals(base.customers)
 
 
 def test_an_earlier_schema_version_is_not_every_row_changed(tmp_path):
@@ -177,8 +175,8 @@ def test_cli_compares_a_folder_with_an_order_file(folders, tmp_path):
     assert code == 0, err
     # the same tables; the provenance differs (a file instead of a DataFrame)
     assert out.startswith("rfm-loyalty diff: within tolerances")
-    assert "  input.sha256 " in out and "Largest differences of single values (not gated)\n"
-    "  (none)" in out
+    assert "  input.sha256 " in out
+    assert "Largest differences of single values (not gated)\n  (none)" in out
     code, out, _ = run(["diff", str(folders["base"]), str(orders), *common, "--window-days",
                         "30", "--quiet"])
     assert code == 1
