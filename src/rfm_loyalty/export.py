@@ -155,7 +155,8 @@ def schema_markdown() -> str:
         parts.append(f"### `{t.name}` (schema version {t.version})\n\n{t.description}{when}\n")
         parts.append(f"Rows: {t.order}; one per {key}.\n")
         parts.append("| column | dtype | when | meaning |\n|---|---|---|---|")
-        parts += [f"| `{c.name}` | {c.dtype} | {c.when} | {c.meaning} |" for c in t.columns]
+        parts += [f"| `{c.name}` | {c.dtype}{', money' if c.money else ''} | {c.when} | "
+                  f"{c.meaning} |" for c in t.columns]
         parts.append("")
     return "\n".join(parts)
 
