@@ -136,13 +136,18 @@ class StagedFolder:
         shutil.rmtree(self.path, ignore_errors=True)
 
 
-def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it, flushed, then renamed."""
+def check_file_target(path: Path) -> None:
+    """Raise when ``path`` cannot take a file (it is a folder), before any work is done."""
     if path.is_dir():
         raise IsADirectoryError(
             f"Cannot write {str(path)!r}: it is a folder. Give a file path, e.g. "
             f"{str(path / 'report.html')!r}."
         )
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file beside it, flushed, then renamed."""
+    check_file_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rfm_loyalty._atomic import write_file_atomically
+from rfm_loyalty._atomic import check_file_target, write_file_atomically
 from rfm_loyalty._export_tables import created_utc
 
 if TYPE_CHECKING:
@@ -513,5 +513,6 @@ def write_report(analysis: Analysis, path: str | os.PathLike[str], *,
     True
     """
     target = Path(path)
+    check_file_target(target)  # before the work of drawing
     write_file_atomically(target, report_html(analysis, timestamp=timestamp).encode("utf-8"))
     return target
