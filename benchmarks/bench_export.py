@@ -188,7 +188,9 @@ def write_results(rows: list[dict]) -> None:
         "jobs. One run of each step, every process fresh; `analyze(path, margin=0.3)` on "
         "bench_core's synthetic lines (text ids). `before`: the same job with the source of "
         f"commit {BEFORE} (pandas `to_csv`, cell-by-cell neutralisation, one row per customer "
-        "in the curve tables, report drawing every customer's point).",
+        "in the curve tables, report drawing every customer's point). Single runs on a "
+        "shared machine: at 100k customers, where each step takes seconds, repeated runs "
+        "vary by up to a factor of two.",
         "",
         "| customers | core s | analyze s | export CSV s | export Parquet s | report s | "
         "analyze + CSV / core | peak MB: analyze | peak MB: analyze + CSV | CSV MB |",
