@@ -8,7 +8,7 @@ VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
 .PHONY: demo test services lint test-pd3 test-pd2 bench bench-core bench-scoring bench-btyd \
-	bench-engines bench-pipeline bench-loyalty samples clean
+	bench-engines bench-pipeline bench-loyalty bench-export samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench-loyalty: $(VENV)/.installed
 
 bench-engines: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_engines.py
+
+# Export (CSV, Parquet) and report of a whole analysis at 100k and 1M customers, against
+# read_orders + rfm_table and the code before the Arrow writer, in the same run.
+bench-export: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_export.py --sizes 100k 1M
 
 samples: $(VENV)/.installed
 	$(VENV)/bin/python scripts/make_samples.py

@@ -45,6 +45,8 @@ ORDER = (
     "rfm_loyalty.analysis",
     "rfm_loyalty.export",
     "rfm_loyalty.report",
+    "rfm_loyalty.testing",
+    "rfm_loyalty.diff",
     "rfm_loyalty.plotting",
     "rfm_loyalty.datasets",
     "rfm_loyalty.datasets.simulate",

@@ -189,3 +189,144 @@ def test_real_data_with_its_own_column_names(tmp_path):
     assert "rfm-loyalty: warning: 135,080 of 541,909 order rows were dropped" in err
     assert "541,909 rows in, 406,829 used" in out
     assert len(read_export(tmp_path, "customers")) == 4338
+
+
+# --------------------------------------------------------------------------- #
+# every analyze option as a flag; reproducible output
+# --------------------------------------------------------------------------- #
+def test_every_analyze_option_has_a_flag(orders_csv, tmp_path):
+    import inspect
+
+    from rfm_loyalty.analysis import analyze
+
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--segments", "rf_grid",
+                        "--window-days", "30", "--cooling-end-days", "75",
+                        "--high-recovery-end-days", "150", "--low-recovery-end-days", "300",
+                        "--active-min-prior-purchases", "3", "--period", "Q",
+                        "--horizon-months", "6", "--discount-rate", "0.02", "--models",
+                        "--quiet", "--no-timestamp"])
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text(encoding="utf-8"))
+    params = meta["parameters"]
+    assert params["segments"] == "rf_grid"
+    assert params["lifecycle"] == {"window_days": 30, "cooling_end_days": 75,
+                                   "high_recovery_end_days": 150, "low_recovery_end_days": 300,
+                                   "active_min_prior_purchases": 3}
+    assert (params["period"], params["horizon_months"], params["discount_rate_monthly"]) == (
+        "Q", 6, 0.02)
+    assert meta["created_utc"] is None
+    # the options analyze takes that the command names otherwise (or reads with the file)
+    covered = {"data", "columns", "as_of", "n_bins", "segments", "lifecycle", "margin",
+               "cost_per_order", "cost_per_customer", "models", "churn_days", "period",
+               "horizon_months", "discount_rate_monthly", "returns", "valid_statuses"}
+    assert set(inspect.signature(analyze).parameters) <= covered
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--window-days", "100"],
+         "rfm-loyalty: error: LifecycleRules needs 0 <= window_days < cooling_end_days < "
+         "high_recovery_end_days < low_recovery_end_days. Got window_days=100, "
+         "cooling_end_days=90, high_recovery_end_days=180, low_recovery_end_days=360."),
+        (["--horizon-months", "0"],
+         "rfm-loyalty: error: The 'horizon_months' parameter of analyze must be a whole number "
+         "of months >= 1. Got 0 instead."),
+    ],
+)
+def test_bad_analysis_flags_exit_2(orders_csv, tmp_path, extra, message):
+    code, out, err = run([*base(orders_csv, tmp_path / "o"), *extra, "--quiet"])
+    assert (code, out) == (2, "")
+    assert err.strip().splitlines()[-1] == message
+
+
+def test_unknown_flags_of_analyze_still_fail(orders_csv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([*base(orders_csv, tmp_path / "o"), "--colour", "red"])
+    assert exc.value.code == 2
+    assert "unrecognized arguments: --colour red" in capsys.readouterr().err
+
+
+def test_the_report_is_part_of_the_export(orders_csv, tmp_path):
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--report", "--quiet"])
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["files"][-1] == "report.html"
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--quiet"])
+    assert code == 0, err
+    assert not (tmp_path / "o" / "report.html").exists()  # not beside another run's tables
+
+
+REAL_ARGS = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate", "--quantity-col",
+             "Quantity", "--unit-price-col", "UnitPrice", "--order-id-col", "InvoiceNo",
+             "--margin", "0.3", "--quiet"]
+
+
+def _cli_in_a_process(args: list[str], seed: int, epoch: str | None) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    env["PYTHONHASHSEED"] = str(seed)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = epoch
+    done = subprocess.run([sys.executable, "-m", "rfm_loyalty.cli", *args], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def real_runs(tmp_path_factory):
+    """Four CLI runs on the real data, each in its own process."""
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data set not found at {REAL_DATA}")
+    root = tmp_path_factory.mktemp("real")
+    runs = {"a": (1, "1700000000", []), "b": (99, "1700000000", []), "c": (5, None, []),
+            "window30": (3, "1700000000", ["--window-days", "30"])}
+    for name, (seed, epoch, extra) in runs.items():
+        _cli_in_a_process(["analyze", str(REAL_DATA), *REAL_ARGS, "--format", "csv,parquet",
+                           *extra, "--out", str(root / name)], seed, epoch)
+    return root
+
+
+@pytest.mark.slow
+def test_real_data_runs_are_byte_identical(real_runs):
+    a, b, c = (_files(real_runs / name) for name in ("a", "b", "c"))
+    assert a == b
+    assert json.loads(a["metadata.json"])["created_utc"] == "2023-11-14T22:13:20+00:00"
+    assert {k: v for k, v in c.items() if k != "metadata.json"} == {
+        k: v for k, v in a.items() if k != "metadata.json"}
+    meta_a, meta_c = json.loads(a["metadata.json"]), json.loads(c["metadata.json"])
+    assert meta_c["created_utc"] != meta_a["created_utc"]
+    assert {k: v for k, v in meta_c.items() if k != "created_utc"} == {
+        k: v for k, v in meta_a.items() if k != "created_utc"}
+
+
+@pytest.mark.slow
+def test_real_data_diff_reports_the_lifecycle_moves_of_a_shorter_window(real_runs):
+    import jsonschema
+
+    from rfm_loyalty.diff import JSON_SCHEMA
+
+    code, out, err = run(["diff", str(real_runs / "a"), str(real_runs / "window30"), "--json"])
+    assert code == 1, err
+    report = json.loads(out)
+    jsonschema.validate(report, JSON_SCHEMA)
+    old = read_export(real_runs / "a", "customers").set_index("customer_id")
+    new = read_export(real_runs / "window30", "customers").set_index("customer_id")
+    moved = old["lifecycle"] != new["lifecycle"]
+    direct = pd.DataFrame({"from": old["lifecycle"][moved], "to": new["lifecycle"][moved]})
+    expected = {(f, t): int(n) for (f, t), n in direct.groupby(["from", "to"]).size().items()}
+    life = next(entry for entry in report["labels"] if entry["label"] == "lifecycle")
+    assert {(t["from"], t["to"]): t["customers"] for t in life["transitions"]} == expected
+    assert life["moved"] == int(moved.sum()) > 0
+    assert report["parameters"] == [{"parameter": "lifecycle.window_days", "old": 45,
+                                     "new": 30}]
+    code, out, err = run(["diff", str(real_runs / "a"), str(real_runs / "b")])
+    assert code == 0, err
+    assert out.startswith("rfm-loyalty diff: no change")

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rfm_loyalty.concentration import ParetoResult, concentration_by, pareto
+from rfm_loyalty.concentration import ParetoResult, concentration_by, curve_points, pareto
 from rfm_loyalty.exceptions import SchemaError
 
 # The worked example of docs/profitability.md, revenue per customer.
@@ -407,3 +407,70 @@ def test_concentration_by_reconciles_with_totals(rows):
     assert table["profit"].sum() == pytest.approx(data["profit"].sum(), abs=1e-6)
     if data["profit"].sum() > 0:
         assert table["profit_share"].sum() == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- #
+# each customer's point of the curve, and the curve at 1,001 points
+# --------------------------------------------------------------------------- #
+def _naive_ranks(values: dict[str, float]) -> dict[str, tuple[int, float]]:
+    order = sorted(values, key=lambda c: (-values[c], c))  # largest first, ties by id
+    total = sum(values.values())
+    out, running = {}, 0.0
+    for position, customer in enumerate(order, start=1):
+        running += values[customer]
+        out[customer] = (position, running / total if total > 0 else math.nan)
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-40, 400), min_size=1, max_size=30),
+       st.lists(st.integers(-60, 200), min_size=32, max_size=32), st.randoms())
+def test_customer_ranks_match_a_naive_ranking(cents, profits, rng):
+    ids = [f"c{i:02d}" for i in range(len(cents))]
+    rng.shuffle(ids)
+    revenue = pd.Series([c / 4 for c in cents], index=ids)
+    # profit also for two customers without a purchase (their orders were all returns)
+    profit = pd.Series([p / 8 for p in profits[: len(ids) + 2]], index=[*ids, "r1", "r2"])
+    from rfm_loyalty.profitability import profitability
+
+    ranks = pareto(revenue).customer_ranks(profitability(profit))
+    assert list(ranks.columns) == ["revenue_rank", "revenue_cumulative_share", "profit_rank",
+                                   "profit_cumulative_share"]
+    naive_revenue = _naive_ranks(revenue.to_dict())
+    naive_profit = _naive_ranks(profit.to_dict())
+    for customer in ids:
+        rank, share = naive_revenue[customer]
+        assert ranks.at[customer, "revenue_rank"] == rank
+        assert ranks.at[customer, "revenue_cumulative_share"] == pytest.approx(
+            share, rel=1e-12, abs=1e-12, nan_ok=True)
+        rank, share = naive_profit[customer]
+        assert ranks.at[customer, "profit_rank"] == rank
+        assert ranks.at[customer, "profit_cumulative_share"] == pytest.approx(
+            share, rel=1e-12, abs=1e-12, nan_ok=True)
+    assert ranks["revenue_rank"].dtype == "int64" and ranks["profit_rank"].dtype == "int64"
+
+
+def test_customer_ranks_need_every_customer_in_the_profit_ranking():
+    from rfm_loyalty.profitability import profitability
+
+    revenue = pareto(pd.Series([3.0, 2.0, 1.0], index=["a", "b", "c"]))
+    with pytest.raises(ValueError, match=r"1 customer\(s\) of the revenue ranking have no "
+                                         r"profit \(first: 'c'\)"):
+        revenue.customer_ranks(profitability(pd.Series([1.0, 2.0], index=["a", "b"])))
+
+
+@pytest.mark.parametrize("n", [1, 7, 999, 1000, 1001, 2345, 100_000])
+def test_curve_points_take_the_ceil_ranks(n):
+    curve = pareto(pd.Series(np.arange(n, 0, -1), dtype="float64")).curve
+    points = curve_points(curve)
+    expected = sorted({min(n, math.ceil(k * n / 1000 - 1e-9)) for k in range(1001)})
+    assert points.index.tolist() == expected
+    assert len(points) == min(n + 1, 1001)
+    pd.testing.assert_frame_equal(points, curve.loc[expected])
+
+
+def test_curve_points_checks_its_grid():
+    curve = pareto(pd.Series([1.0, 2.0])).curve
+    with pytest.raises(ValueError, match=r"'points' parameter of curve_points must be a whole "
+                                         r"number >= 2 \(e.g. 1001\). Got 1 instead"):
+        curve_points(curve, points=1)

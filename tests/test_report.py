@@ -155,3 +155,62 @@ def test_report_renders_in_headless_chromium(full_report, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == PNG_SIGNATURE
     assert len(data) > 50_000  # a rendered page with charts, not a blank one
+
+
+# --------------------------------------------------------------------------- #
+# atomic, reproducible, bounded
+# --------------------------------------------------------------------------- #
+def test_report_is_written_atomically(full, tmp_path, monkeypatch):
+    import os
+
+    from rfm_loyalty.report import write_report
+
+    target = tmp_path / "report.html"
+    target.write_text("<html>previous</html>", encoding="utf-8")
+
+    def full_disk(fd):
+        raise OSError(28, "No space left on device")
+
+    from rfm_loyalty import report as report_module
+
+    page = "<html>" + "new report " * 10_000 + "</html>"
+    monkeypatch.setattr(report_module, "report_html", lambda analysis, timestamp=True: page)
+    monkeypatch.setattr(os, "fsync", full_disk)  # the page is written, flushing it fails
+    with pytest.raises(OSError, match="No space left"):
+        full.report(target)
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    assert target.read_text(encoding="utf-8") == "<html>previous</html>"
+    full.report(target)
+    assert target.read_text(encoding="utf-8") == page
+    target.write_text("<html>previous</html>", encoding="utf-8")
+    monkeypatch.undo()
+    assert target.read_text(encoding="utf-8") == "<html>previous</html>"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # no temporary file left
+    with pytest.raises(IsADirectoryError, match=r"it is a folder. Give a file path"):
+        write_report(full, tmp_path)
+
+
+def test_report_time_follows_source_date_epoch_or_is_left_out(full, tmp_path, monkeypatch):
+    from rfm_loyalty.report import report_html, write_report
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    page = report_html(full)  # (the same bytes in another process: tests/test_export.py)
+    assert "; created 2023-11-14 22:13 UTC." in page
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    quiet = write_report(full, tmp_path / "r.html", timestamp=False).read_text(encoding="utf-8")
+    assert "created" not in quiet.split("<section", 1)[0]
+    assert quiet == page.replace("; created 2023-11-14 22:13 UTC.", ".")
+
+
+def test_curves_are_drawn_at_1001_points_however_many_customers():
+    from rfm_loyalty.plotting import plot_pareto, plot_whale_curve
+
+    result = _analyze(make_orders(3000, random_state=8), cost_per_order=5.0, n_bins=4)
+    assert result.pareto.n_customers == 3000
+    ax = plot_pareto(result.pareto)
+    drawn = max(len(line.get_xdata()) for line in ax.lines)
+    assert drawn == 1001
+    ax.figure.clf()
+    ax = plot_whale_curve(result.profitability)
+    assert max(len(line.get_xdata()) for line in ax.lines) == 1001
+    ax.figure.clf()

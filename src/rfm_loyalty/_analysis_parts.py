@@ -21,7 +21,7 @@ from rfm_loyalty._analysis_settings import AnalysisSettings
 from rfm_loyalty._warnings import warn_user
 from rfm_loyalty.btyd import DAYS_PER_MONTH, BetaGeoModel, GammaGammaModel, fit_customer_models
 from rfm_loyalty.churn import CHURN_SUMMARY_DTYPES, FLOW_DTYPES
-from rfm_loyalty.concentration import concentration_by
+from rfm_loyalty.concentration import ParetoResult, concentration_by
 from rfm_loyalty.exceptions import InvalidParameterError, ModelFitError, ModelWarning
 from rfm_loyalty.lifecycle import ACTIONS, LABELS_ZH, LifecycleRules
 from rfm_loyalty.profitability import ProfitabilityResult, customer_profit, profitability
@@ -175,6 +175,32 @@ def base_rows(base: CustomerBase, per_customer: pd.Series) -> np.ndarray:
     if base.has_orders and len(per_customer) == len(base.customer_index):
         return np.flatnonzero(base.buyer_row >= 0)
     return np.arange(len(per_customer))
+
+
+def customer_ranks(
+    revenue: ParetoResult, prof: ProfitabilityResult | None, profit_rows: np.ndarray | None,
+    *, index: pd.Index,
+) -> pd.DataFrame:
+    """Each customer's rank in the revenue (and profit) ranking, with the share held to it.
+
+    Read by position from the results' ``ranked_positions`` and curves: the
+    same figures as :meth:`ParetoResult.customer_ranks`, in the customer
+    table's order, without looking the customer ids up again.
+    """
+    columns: dict[str, np.ndarray] = {}
+    for prefix, result, curve, rows in (
+        ("revenue", revenue, revenue.curve["value_share"], None),
+        ("profit", prof, None if prof is None else prof.whale["profit_share"], profit_rows),
+    ):
+        if result is None or curve is None:
+            continue
+        rank = np.empty(result.n_customers, dtype=np.int64)
+        rank[result.ranked_positions] = np.arange(1, result.n_customers + 1)
+        if rows is not None:
+            rank = rank[rows]
+        columns[f"{prefix}_rank"] = rank
+        columns[f"{prefix}_cumulative_share"] = curve.to_numpy(dtype="float64")[rank]
+    return pd.DataFrame(columns, index=index)
 
 
 _NO_COST_NOTE = (

@@ -2,26 +2,34 @@
 
 Tables are flattened for other tools: the index becomes the first column,
 categories become text, dates are calendar timestamps, and every table has
-exactly the columns of its schema (:mod:`rfm_loyalty._schemas`) that apply.
-The file and database writers (:mod:`rfm_loyalty.export`,
-:mod:`rfm_loyalty._sql_export`) write these tables and nothing else. The
-public names are re-exported by :mod:`rfm_loyalty.export`.
+exactly the columns of its schema (:mod:`rfm_loyalty._schemas`) that apply,
+in the row order the schema states. They are built once as Arrow tables
+(:func:`arrow_tables`), which the file writers write; :func:`export_tables`
+is their pandas view, which the database writer writes. The public names are
+re-exported by :mod:`rfm_loyalty.export`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from rfm_loyalty._schemas import SCHEMA_VERSION, SCHEMAS, as_schema
+from rfm_loyalty._schemas import SCHEMA_VERSION, SCHEMAS, arrow_column, to_arrow, to_frame
 from rfm_loyalty._views import provide
+from rfm_loyalty.concentration import curve_points
 
 if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
+
+#: Rows of the summary table that are amounts of money (the others are counts and shares).
+SUMMARY_MONEY = ("revenue_total", "profit_total")
 
 
 @provide("campaign_table")
@@ -37,7 +45,9 @@ def campaign_table(analysis: Analysis, *, by: str = "lifecycle") -> pd.DataFrame
     -------
     pandas.DataFrame
         The ``campaigns_lifecycle`` or ``campaigns_segment`` table of
-        ``docs/export.md``; every column is text.
+        ``docs/export.md``; every column is text. Rows: labels in their order
+        (lifecycle order, or the segment rules' order), then customer ids
+        compared as text.
 
     Examples
     --------
@@ -60,19 +70,60 @@ def campaign_table(analysis: Analysis, *, by: str = "lifecycle") -> pd.DataFrame
         raise ValueError(
             f"Campaign lists are made by 'lifecycle' or 'segment'. Got by={by!r} instead."
         )
-    customers = analysis.customers
-    label = customers[by]
-    frame = pd.DataFrame({"customer_id": customers.index.to_numpy(), "label": label.to_numpy()})
-    if by == "lifecycle":
-        frame["label_zh"] = customers["lifecycle_zh"].to_numpy()
-        frame["action"] = customers["action"].to_numpy()
-        frame["action_zh"] = customers["action_zh"].to_numpy()
+    customers = _customer_table(analysis, _CAMPAIGN_COLUMNS[by])
+    return to_frame(_campaign_arrow(analysis, by, customers))
+
+
+_CAMPAIGN_COLUMNS = {"lifecycle": ("lifecycle", "lifecycle_zh", "action", "action_zh"),
+                     "segment": ("segment",)}
+
+
+def _campaign_arrow(analysis: Analysis, by: str, customers: pa.Table) -> pa.Table:
+    """Build the campaign list from the customers' Arrow table (rows in customer-id order)."""
+    ids = customers.column("customer_id")
+    label = customers.column(by).combine_chunks()  # dictionary-encoded: one code per label
+    codes = label.indices.to_numpy(zero_copy_only=False)
+    index = analysis.customers.index
+    if pd.api.types.is_string_dtype(index.dtype) or index.dtype == object:
+        by_text = np.arange(len(codes))  # text ids in id order are in text order
     else:
+        by_text = pc.sort_indices(ids).to_numpy()
+    order = pa.array(by_text[np.argsort(codes[by_text], kind="stable")])
+    names = ["customer_id", "label"]
+    columns = [ids.take(order), label.take(order)]
+    if by == "lifecycle":
+        names += ["label_zh", "action", "action_zh"]
+        columns += [customers.column(c).take(order) for c in ("lifecycle_zh", "action",
+                                                               "action_zh")]
+    else:  # the segment's action, looked up once per segment
         actions = analysis.segments["action"]
-        frame["action"] = actions.reindex(label.astype(str).to_numpy()).to_numpy()
-    order = np.lexsort((frame["customer_id"].astype(str).to_numpy(), label.cat.codes.to_numpy()))
-    frame = frame.iloc[order].reset_index(drop=True)
-    return as_schema(frame, f"campaigns_{by}")
+        per_label = [str(actions.get(v, "")) for v in label.dictionary.to_pylist()]
+        names.append("action")
+        columns.append(pa.DictionaryArray.from_arrays(label.indices, pa.array(per_label,
+                                                                               pa.string()))
+                       .take(order))
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _customer_table(analysis: Analysis, columns: Sequence[str] | None = None) -> pa.Table:
+    """Return the customers as Arrow in customer-id order (only ``columns`` and the id if given)."""
+    customers = analysis.customers
+    ids = customers.index
+    order: np.ndarray | None = None
+    if not ids.is_monotonic_increasing:  # the documented order, whatever the producer did
+        try:
+            order = np.argsort(ids.to_numpy(), kind="stable")
+        except TypeError:  # ids of mixed types: by their text
+            order = np.argsort(ids.astype(str).to_numpy(dtype=str), kind="stable")
+    if columns is None:
+        source: dict[str, Any] = {"customer_id": ids}
+        source.update({str(name): customers[name] for name in customers.columns})
+        table = to_arrow(source, "customers", analysis)
+    else:
+        table = pa.Table.from_arrays(
+            [arrow_column(ids, "text"), *(arrow_column(customers[c], "text") for c in columns)],
+            names=["customer_id", *columns])
+    return table if order is None else table.take(pa.array(order))
 
 
 def _summary_rows(analysis: Analysis) -> pd.DataFrame:
@@ -102,6 +153,31 @@ def _summary_rows(analysis: Analysis) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "value"])
 
 
+def arrow_tables(analysis: Analysis) -> dict[str, pa.Table]:
+    """Return the exported tables as Arrow tables, in export order (see :func:`export_tables`)."""
+    a = analysis
+    customers = _customer_table(a)
+    tables: dict[str, pa.Table] = {
+        "customers": customers,
+        "segments": to_arrow(a.segments.reset_index(), "segments", a),
+        "lifecycle": to_arrow(a.lifecycle.reset_index(), "lifecycle", a),
+        "campaigns_lifecycle": _campaign_arrow(a, "lifecycle", customers),
+        "campaigns_segment": _campaign_arrow(a, "segment", customers),
+        "quality": to_arrow(a.quality.to_frame().reset_index(), "quality", a),
+        "summary": to_arrow(_summary_rows(a), "summary", a),
+        "pareto": to_arrow(curve_points(a.pareto.curve).reset_index(), "pareto", a),
+        "churn": to_arrow(a.churn.reset_index(), "churn", a),
+        "retention": to_arrow(_retention_long(a.retention), "retention", a),
+        "flow": to_arrow(a.flow.reset_index(), "flow", a),
+    }
+    if a.profitability is not None:
+        tables["whale"] = to_arrow(curve_points(a.profitability.whale).reset_index(), "whale", a)
+        tables["tiers"] = to_arrow(a.profitability.tier_summary.reset_index(), "tiers", a)
+    if a.models is not None:
+        tables["model_parameters"] = to_arrow(a.models.parameters, "model_parameters", a)
+    return {name: tables[name] for name in SCHEMAS if name in tables}
+
+
 def export_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     """Return the exported tables, flat, in schema column order and dtypes.
 
@@ -114,7 +190,8 @@ def export_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     dict of str to pandas.DataFrame
         Table name -> frame with a default index and exactly the columns of
         its :data:`SCHEMAS` entry that apply (``profit``/``models`` columns
-        only when computed); tables that do not apply are absent.
+        only when computed), rows in the order the schema states; tables
+        that do not apply are absent.
 
     Examples
     --------
@@ -145,32 +222,13 @@ def export_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
     source (``Analysis.order_level_note``) ``churn``, ``retention`` and
     ``flow`` are written with their columns and no row.
     """
-    a = analysis
-    raw: dict[str, pd.DataFrame] = {
-        "customers": a.customers.reset_index(),
-        "segments": a.segments.reset_index(),
-        "lifecycle": a.lifecycle.reset_index(),
-        "campaigns_lifecycle": campaign_table(a, by="lifecycle"),
-        "campaigns_segment": campaign_table(a, by="segment"),
-        "quality": a.quality.to_frame().reset_index(),
-        "summary": _summary_rows(a),
-        "pareto": a.pareto.curve.reset_index(),
-        "churn": a.churn.reset_index(),
-        "retention": _retention_long(a.retention),
-        "flow": a.flow.reset_index(),
-    }
-    if a.profitability is not None:
-        raw["whale"] = a.profitability.whale.reset_index()
-        raw["tiers"] = a.profitability.tier_summary.reset_index()
-    if a.models is not None:
-        raw["model_parameters"] = a.models.parameters
-    return {name: as_schema(raw[name], name, a) for name in SCHEMAS if name in raw}
+    return {name: to_frame(table) for name, table in arrow_tables(analysis).items()}
 
 
 def _retention_long(matrix: pd.DataFrame) -> pd.DataFrame:
     if matrix.empty:  # an engine source has no cohorts: the schema's columns, no row
         return pd.DataFrame({name: [] for name in ("cohort", "cohort_size", "period",
-                                                   "retention")})
+                                                   "retention", "complete")})
     sizes = matrix["cohort_size"]
     cells = matrix.drop(columns=["cohort_size"])
     cells.columns = [int(c) for c in cells.columns]
@@ -178,40 +236,77 @@ def _retention_long(matrix: pd.DataFrame) -> pd.DataFrame:
     long = stacked.rename_axis(["cohort", "period"]).reset_index(name="retention")
     long = long[long["retention"].notna()]
     long.insert(1, "cohort_size", sizes.reindex(long["cohort"]).to_numpy())
+    # a cell is partial when its calendar period (cohort + period) is
+    calendar = pd.PeriodIndex(long["cohort"]) + long["period"].to_numpy()
+    partial = set(matrix.attrs.get("partial_periods", ()))
+    long["complete"] = ~pd.Index(calendar.astype(str)).isin(partial)
     return long.reset_index(drop=True)
 
 
+def created_utc(timestamp: bool = True) -> str | None:
+    """Return the export's timestamp: now, or ``SOURCE_DATE_EPOCH`` when set, or None.
 
-def metadata(analysis: Analysis, tables: Mapping[str, pd.DataFrame],
-             files: Sequence[str] = ()) -> dict[str, Any]:
+    ``SOURCE_DATE_EPOCH`` (seconds since 1970-01-01 UTC, the reproducible-builds
+    convention) fixes the timestamp so that two runs write identical files.
+    """
+    if not timestamp:
+        return None
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        moment = _dt.datetime.now(_dt.timezone.utc)
+    else:
+        try:
+            seconds = int(epoch)
+        except ValueError:
+            raise ValueError(
+                "The SOURCE_DATE_EPOCH environment variable must be a whole number of seconds "
+                f"since 1970-01-01 UTC, e.g. 1700000000. Got {epoch!r}; unset it or fix it."
+            ) from None
+        moment = _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def metadata(analysis: Analysis, tables: Mapping[str, Any], files: Sequence[str] = (), *,
+             timestamp: bool = True, created: str | None = None) -> dict[str, Any]:
     """Return the provenance record written as ``metadata.json``.
 
     Parameters
     ----------
     analysis : Analysis
-    tables : mapping of str to DataFrame
+    tables : mapping of str to DataFrame or pyarrow.Table
         The exported tables (for their row counts and columns).
     files : sequence of str
         File names written.
+    timestamp : bool, default True
+        Record when the export was made (``created_utc``); False writes
+        null, so that two exports of the same analysis are identical.
+    created : str, optional
+        The timestamp to record (from :func:`created_utc`), when the caller
+        fixed it already.
 
     Returns
     -------
     dict
         ``schema_version``, ``tables`` (per table: ``schema_version``, ``rows``,
-        ``columns``), ``as_of``, ``parameters``, ``library`` (name, version),
-        ``input`` (source, sha256, sha256_of, rows, rows_used, rows_dropped,
-        orders, customers), ``formula_neutralisation``, ``created_utc``, ``files``.
+        ``columns``, ``dtypes``), ``as_of``, ``parameters``, ``library`` (name,
+        version, pandas), ``input`` (source, sha256, sha256_of, rows,
+        rows_used, rows_dropped, orders, customers), ``formula_neutralisation``,
+        ``created_utc`` (``SOURCE_DATE_EPOCH`` when set; null with
+        ``timestamp=False``), ``files``.
     """
     from rfm_loyalty._version import __version__
 
     q = analysis.quality
+    described = {}
+    for name, table in tables.items():
+        columns = [str(c) for c in (table.column_names if isinstance(table, pa.Table)
+                                    else table.columns)]
+        dtypes = {c.name: c.dtype for c in SCHEMAS[name].columns}
+        described[name] = {"schema_version": SCHEMAS[name].version, "rows": len(table),
+                           "columns": columns, "dtypes": {c: dtypes[c] for c in columns}}
     return {
         "schema_version": SCHEMA_VERSION,
-        "tables": {
-            name: {"schema_version": SCHEMAS[name].version, "rows": len(frame),
-                   "columns": [str(c) for c in frame.columns]}
-            for name, frame in tables.items()
-        },
+        "tables": described,
         "as_of": str(analysis.as_of.date()),
         "parameters": dict(analysis.params),
         "library": {"name": "rfm-loyalty", "version": __version__,
@@ -228,6 +323,6 @@ def metadata(analysis: Analysis, tables: Mapping[str, pd.DataFrame],
         },
         "formula_neutralisation": "CSV and XLSX text cells starting with = + - @ tab or CR "
                                   "are prefixed with a single quote",
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": created if created is not None else created_utc(timestamp),
         "files": list(files),
     }

@@ -17,7 +17,7 @@ from rfm_loyalty._ingest.ids import argsort_text
 
 __all__ = [
     "COUNT_EPS", "cumulative_sums", "customer_values", "fmt_pct", "has_repeated_ids", "order_by_id",
-    "rank_descending", "top_count",
+    "rank_descending", "rank_order", "top_count",
 ]
 
 #: Slack for ceil(k * N): 0.07 * 100 == 7.000000000000001 in binary floating point.
@@ -105,11 +105,19 @@ def order_by_id(index: pd.Index) -> np.ndarray:
         return np.arange(len(index))
 
 
+def rank_order(values: pd.Series) -> np.ndarray:
+    """Positions that rank values largest first; equal values in customer-id order.
+
+    ``values.iloc[rank_order(values)]`` is the ranking; element i is the
+    input position of the customer ranked i + 1.
+    """
+    by_id = order_by_id(values.index)
+    return by_id[np.argsort(-values.to_numpy()[by_id], kind="stable")]
+
+
 def rank_descending(values: pd.Series) -> pd.Series:
     """Sort values largest first; equal values in customer-id order (input order if unsortable)."""
-    by_id = order_by_id(values.index)
-    order = by_id[np.argsort(-values.to_numpy()[by_id], kind="stable")]
-    return values.iloc[order]
+    return values.iloc[rank_order(values)]
 
 
 def cumulative_sums(sorted_values: np.ndarray) -> np.ndarray:

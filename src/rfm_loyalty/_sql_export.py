@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -21,7 +23,7 @@ from rfm_loyalty._schemas import SCHEMAS, typed
 from rfm_loyalty._views import provide
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from rfm_loyalty.analysis import Analysis
 
@@ -47,10 +49,40 @@ def _sql_types(table: str) -> dict[str, Any]:
     return {c.name: types[c.dtype] for c in SCHEMAS[table].columns}
 
 
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction around every statement, table creation and removal included.
+
+    PostgreSQL runs DDL inside transactions. Python's sqlite3 driver does
+    not open one before ``DROP``/``CREATE TABLE``, so those would commit on
+    their own and a failure half-way would leave new, empty tables beside
+    old ones; here the driver is told to leave transactions to us and the
+    transaction is opened explicitly.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        dbapi: Any = conn.connection.dbapi_connection
+        previous = dbapi.isolation_level
+        dbapi.isolation_level = None  # the driver's autocommit mode: BEGIN is ours
+        try:
+            conn.exec_driver_sql("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        finally:
+            dbapi.isolation_level = previous
+
+
 @provide("write_sql")
 def write_sql(
     analysis: Analysis, url_or_engine: str | Engine, *, prefix: str = "rfm_",
-    if_exists: str = "fail",
+    if_exists: str = "fail", timestamp: bool = True,
 ) -> list[str]:
     """Write every table and a ``<prefix>metadata`` table through SQLAlchemy, atomically.
 
@@ -58,7 +90,8 @@ def write_sql(
     against ``^[a-z_][a-z0-9_]{0,62}$`` and passed to SQLAlchemy as quoted
     identifiers, never pasted into SQL text. Column types follow the schema
     (TEXT, BIGINT, DOUBLE, BOOLEAN, TIMESTAMP). Everything is written in
-    one transaction.
+    one transaction, table drops and creations included (SQLite too): when
+    anything fails, every table keeps its previous content.
 
     Parameters
     ----------
@@ -68,6 +101,9 @@ def write_sql(
         Lower-case letters, digits and ``_``, at most 30 characters; may be "".
     if_exists : {"fail", "replace", "append"}, default "fail"
         ``"fail"`` raises before writing anything when one of the tables exists.
+    timestamp : bool, default True
+        Record the time of the export in the metadata (``created_utc``,
+        fixed by ``SOURCE_DATE_EPOCH``); False records null.
 
     Returns
     -------
@@ -97,13 +133,13 @@ def write_sql(
     tables = export_tables(analysis)
     names = {name: _table_name(prefix, name) for name in tables}
     meta_name = _table_name(prefix, "metadata")
-    meta = metadata(analysis, tables, list(names.values()))
+    meta = metadata(analysis, tables, list(names.values()), timestamp=timestamp)
     meta_frame = pd.DataFrame(
         {"key": list(meta), "value": [json.dumps(v, ensure_ascii=False) for v in meta.values()]}
     )
     engine = sa.create_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
-        with engine.begin() as conn:
+        with _transaction(engine) as conn:
             if if_exists == "fail":
                 inspector = sa.inspect(conn)
                 existing = [n for n in [*names.values(), meta_name] if inspector.has_table(n)]

@@ -39,6 +39,7 @@ from rfm_loyalty._analysis_parts import (
     ModelResults,
     base_rows,
     check_profit_inputs,
+    customer_ranks,
     empty_churn,
     empty_flow,
     empty_retention,
@@ -192,7 +193,8 @@ class Analysis:
         }
 
     def export(
-        self, path: str | os.PathLike[str], format: str | Sequence[str] = "csv"
+        self, path: str | os.PathLike[str], format: str | Sequence[str] = "csv", *,
+        timestamp: bool = True, report: bool = False,
     ) -> list[Path]:
         """Write one file per table plus ``metadata.json`` into a folder.
 
@@ -204,16 +206,23 @@ class Analysis:
             Folder; created when missing.
         format : str or sequence of str, default "csv"
             ``"csv"``, ``"parquet"``, ``"json"``, ``"xlsx"``, or several.
+        timestamp : bool, default True
+            Record when the export was made (``SOURCE_DATE_EPOCH`` fixes it);
+            False leaves it out, so that the same analysis gives the same bytes.
+        report : bool, default False
+            Also write ``report.html``, in the same atomic swap.
 
         Returns
         -------
         list of pathlib.Path
             The files written, ``metadata.json`` last.
         """
-        return list(_views.view("export_analysis")(self, path, format=format))
+        return list(_views.view("export_analysis")(self, path, format=format,
+                                                   timestamp=timestamp, report=report))
 
     def to_sql(
-        self, url_or_engine: str | Engine, *, prefix: str = "rfm_", if_exists: str = "fail"
+        self, url_or_engine: str | Engine, *, prefix: str = "rfm_", if_exists: str = "fail",
+        timestamp: bool = True,
     ) -> list[str]:
         """Write every table (and the metadata) to a database through SQLAlchemy.
 
@@ -228,6 +237,8 @@ class Analysis:
             Prefix of the table names (lower-case letters, digits, ``_``).
         if_exists : {"fail", "replace", "append"}, default "fail"
             What to do when a table exists.
+        timestamp : bool, default True
+            Record when the tables were written (see :meth:`export`).
 
         Returns
         -------
@@ -235,9 +246,9 @@ class Analysis:
             The table names written.
         """
         return list(_views.view("write_sql")(self, url_or_engine, prefix=prefix,
-                                             if_exists=if_exists))
+                                             if_exists=if_exists, timestamp=timestamp))
 
-    def report(self, path: str | os.PathLike[str]) -> Path:
+    def report(self, path: str | os.PathLike[str], *, timestamp: bool = True) -> Path:
         """Write the self-contained HTML report.
 
         See :func:`rfm_loyalty.report.write_report`.
@@ -246,13 +257,15 @@ class Analysis:
         ----------
         path : path-like
             The ``.html`` file to write.
+        timestamp : bool, default True
+            Say when the report was made (see :meth:`export`).
 
         Returns
         -------
         pathlib.Path
             The file written.
         """
-        return Path(_views.view("write_report")(self, path))
+        return Path(_views.view("write_report")(self, path, timestamp=timestamp))
 
 
 # --------------------------------------------------------------------------- #
@@ -375,6 +388,13 @@ def analyze(
         - with a cost input: ``profit`` (float64), ``tier`` (ordered category).
         - with ``models=True``: ``p_alive``, ``expected_purchases``, ``clv``
           (float64).
+        - ``revenue_rank`` (int64: 1 = the largest ``monetary_total``, ties
+          in customer-id order), ``revenue_cumulative_share`` (float64: share
+          of revenue of the customers ranked 1 to ``revenue_rank``); with a
+          cost input ``profit_rank`` and ``profit_cumulative_share``, the same
+          in the profit ranking (which also ranks returns-only customers).
+        - with ``loyalty=True``: the columns of
+          :data:`~rfm_loyalty.loyalty.LOYALTY_COLUMNS` the inputs allow.
 
         ``segments`` (index ``segment``) and ``lifecycle`` (index
         ``lifecycle``): :func:`segment_summary` columns (customers,
@@ -473,11 +493,12 @@ def analyze(
                                     "silence_in_gaps": gaps}), ["churned", "median_gap_days",
                                                                 "silence_in_gaps"]))
     prof, note, profit = profit_and_note(base, settings)
+    profit_rows = None
     if prof is not None and profit is not None:
-        rows = base_rows(base, profit)
-        parts.append((pd.DataFrame({"profit": profit.array.take(rows),
-                                    "tier": prof.tiers.array.take(rows)}, index=rfm.index),
-                      ["profit", "tier"]))
+        profit_rows = base_rows(base, profit)
+        parts.append((pd.DataFrame({"profit": profit.array.take(profit_rows),
+                                    "tier": prof.tiers.array.take(profit_rows)},
+                                   index=rfm.index), ["profit", "tier"]))
     fitted_models = None
     if settings.models:
         with _passed_on(seen):
@@ -486,6 +507,9 @@ def analyze(
         if fitted is not None:
             fitted_models, predictions = fitted
             parts.append((predictions, list(predictions.columns)))
+    revenue = pareto(rfm["monetary_total"])
+    ranks = customer_ranks(revenue, prof, profit_rows, index=rfm.index)
+    parts.append((ranks, list(ranks.columns)))
     customers = _by_position(rfm.index, parts)
     loyalty_views = None
     if settings.loyalty:
@@ -512,7 +536,6 @@ def analyze(
         order_level_note = ENGINE_ORDER_LEVEL_NOTE.format(engine=base.engine)
     segment_table = summarise_segments(customers, settings.segment_rules, has_profit)
     lifecycle_table = summarise_lifecycle(customers, settings.rules, has_profit)
-    revenue = pareto(customers["monetary_total"])
     population = population_of(base)
     caveats = analysis_caveats(
         base=base, settings=settings, population=population, segments=segment_table,

@@ -94,6 +94,7 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="days of silence that make a customer churned (default 360)")
     opts.add_argument("--models", action="store_true",
                       help="fit BG/NBD and Gamma-Gamma: p_alive, expected purchases, CLV")
+    _analysis_flags(an)
     _output_options(an)
 
     demo = sub.add_parser(
@@ -106,6 +107,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _output_options(demo, report_default=True)
     _add_audience_parser(sub)
     _add_lift_parser(sub)
+    _add_diff_parser(sub)
     return parser
 
 
@@ -125,6 +127,148 @@ def _output_options(parser: argparse.ArgumentParser, *, report_default: bool = F
         out.add_argument("--report", action="store_true", help="write DIR/report.html")
     out.add_argument("--quiet", action="store_true",
                      help="no progress and no summary (warnings and errors still print)")
+    out.add_argument("--no-timestamp", action="store_true",
+                     help="leave the time out of metadata.json and the report, so that the "
+                     "same input gives byte-identical files (SOURCE_DATE_EPOCH fixes it "
+                     "instead)")
+
+
+def _analysis_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the analyze options beyond the basics: segment preset, windows, periods, CLV."""
+    from rfm_loyalty.lifecycle import LifecycleRules
+    from rfm_loyalty.segments import SEGMENT_PRESETS
+
+    defaults = LifecycleRules()
+    rules = parser.add_argument_group("segments and lifecycle")
+    rules.add_argument("--segments", default="default", choices=list(SEGMENT_PRESETS),
+                       metavar="PRESET", help="segment rule preset: "
+                       f"{', '.join(SEGMENT_PRESETS)} (default: default)")
+    for flag, name, meaning in (
+        ("--window-days", "window_days", "recent window: new, active or returning"),
+        ("--cooling-end-days", "cooling_end_days", "end of cooling"),
+        ("--high-recovery-end-days", "high_recovery_end_days", "end of high recovery"),
+        ("--low-recovery-end-days", "low_recovery_end_days", "end of low recovery, then lost"),
+        ("--active-min-prior-purchases", "active_min_prior_purchases",
+         "purchases before the window that make a recent customer active"),
+    ):
+        unit = "" if name.endswith("purchases") else " days"
+        rules.add_argument(flag, type=int, metavar="N", dest=f"lifecycle_{name}",
+                           help=f"{meaning} (default {getattr(defaults, name)}{unit})")
+    more = parser.add_argument_group("retention and lifetime value")
+    more.add_argument("--period", default="M", choices=("D", "W", "M", "Q", "Y"),
+                      help="period of the retention matrix and the customer flow (default M)")
+    more.add_argument("--horizon-months", type=int, default=12, metavar="N",
+                      help="horizon of expected purchases and CLV with --models (default 12)")
+    more.add_argument("--discount-rate", type=float, default=0.01, metavar="R",
+                      help="monthly discount rate of the CLV with --models (default 0.01)")
+
+
+def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the keyword arguments of analyze given by :func:`_analysis_flags`."""
+    from rfm_loyalty.lifecycle import LifecycleRules
+
+    windows = {name.removeprefix("lifecycle_"): value for name, value in vars(args).items()
+               if name.startswith("lifecycle_") and value is not None}
+    try:
+        rules = LifecycleRules(**windows) if windows else None
+    except (TypeError, ValueError) as exc:
+        raise _Fail(str(exc)) from exc
+    return {"segments": args.segments, "lifecycle": rules, "period": args.period,
+            "horizon_months": args.horizon_months, "discount_rate_monthly": args.discount_rate}
+
+
+_EPILOG_DIFF = """\
+examples:
+  # two export folders (e.g. the committed baseline and this run)
+  rfm-loyalty diff baseline/ out/
+
+  # the baseline against an order file, analysed with the options that follow
+  rfm-loyalty diff baseline/ orders.csv --customer-col c --date-col d --amount-col a \\
+      --window-days 30
+
+  # for a pull-request comment, or a machine
+  rfm-loyalty diff baseline/ out/ --markdown > diff.md
+  rfm-loyalty diff baseline/ out/ --json > diff.json
+
+Exit code 0 when the runs agree within the tolerances, 1 when more than
+--max-moved-share of the customers changed segment, lifecycle cohort or tier
+(or appeared / disappeared) or a headline figure moved beyond --rtol /
+--atol-money, 2 on a usage error. Analysis options go after OLD and NEW.
+"""
+
+
+def _add_diff_parser(sub: Any) -> None:
+    diff = sub.add_parser(
+        "diff", help="compare two runs: label moves, headline figures, schema, parameters",
+        description="Compare two runs of the analysis (export folders, or a folder and an "
+        "order file) and say what moved.",
+        epilog=_EPILOG_DIFF, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("old", metavar="OLD", help="export folder (the baseline)")
+    diff.add_argument("new", metavar="NEW", help="export folder, or an order file to analyse "
+                      "with the analyze options given after it")
+    view = diff.add_mutually_exclusive_group()
+    view.add_argument("--json", action="store_true",
+                      help="JSON (schema: rfm_loyalty/diff.schema.json, see docs/ci.md)")
+    view.add_argument("--markdown", action="store_true", help="Markdown, for a PR comment")
+    tol = diff.add_argument_group("tolerances")
+    tol.add_argument("--max-moved-share", type=float, default=0.01, metavar="S",
+                     help="largest share of customers that may change a label (default 0.01)")
+    tol.add_argument("--rtol", type=float, default=1e-5, metavar="R",
+                     help="relative tolerance of headline figures (default 1e-5)")
+    tol.add_argument("--atol-money", type=float, default=0.005, metavar="A",
+                     help="amounts agree within 2 x A (default 0.005: one cent)")
+    diff.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _diff_run(path_text: str, name: str, analyse: Any) -> Any:
+    path = Path(path_text)
+    if path.is_dir():
+        if not (path / "metadata.json").is_file():
+            raise _Fail(f"{name} {path_text!r} is a folder without metadata.json: not an export "
+                        "(write one with rfm-loyalty analyze --out).")
+        return path
+    if path.is_file():
+        return analyse(path_text)
+    raise _Fail(f"{name} {path_text!r} does not exist: give an export folder or an order file.")
+
+
+def _main_diff(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str],
+               out: TextIO, err: TextIO) -> int:
+    from rfm_loyalty.diff import compare_runs
+
+    progress = _Progress(args.quiet, err)
+
+    def analyse(path: str) -> Any:
+        analyze_args = parser.parse_args(["analyze", path, *extra, "--quiet"])
+        return _run_analyze(analyze_args, progress)
+
+    def show(message: Any, category: Any, *_: Any, **__: Any) -> None:
+        print(f"{PROG}: warning: {_one_line(message)}", file=err, flush=True)
+
+    try:
+        files = [p for p in (args.old, args.new) if Path(p).is_file()]
+        if len(files) > 1:
+            raise _Fail("give at most one order file: OLD and NEW are both files; export one "
+                        "of them first (rfm-loyalty analyze ... --out DIR).")
+        if extra and not files:
+            raise _Fail(f"unrecognized arguments: {' '.join(extra)} (analysis options only "
+                        "apply when OLD or NEW is an order file)")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", UserWarning)
+            warnings.showwarning = show
+            old = _diff_run(args.old, "OLD", analyse)
+            new = _diff_run(args.new, "NEW", analyse)
+            report = compare_runs(old, new, max_moved_share=args.max_moved_share,
+                                  rtol=args.rtol, atol_money=args.atol_money)
+    except _user_errors() as exc:
+        print(f"{PROG}: error: {_one_line(exc)}", file=err)
+        return 2
+    text = report.to_json() if args.json else (
+        report.to_markdown() if args.markdown else report.to_text())
+    out.write(text)
+    return report.exit_code
 
 
 def _version() -> str:
@@ -205,6 +349,7 @@ def _run_analyze(args: argparse.Namespace, progress: _Progress) -> Any:
         path, columns, as_of=as_of, n_bins=args.n_bins, margin=args.margin,
         cost_per_order=args.cost_per_order, cost_per_customer=args.cost_per_customer,
         models=args.models, churn_days=args.churn_days, valid_statuses=args.valid_status,
+        **_analysis_options(args),
     )
 
 
@@ -220,16 +365,20 @@ def _run_demo(args: argparse.Namespace, progress: _Progress) -> Any:
 
 def _write_outputs(result: Any, args: argparse.Namespace, formats: list[str],
                    progress: _Progress) -> None:
+    from rfm_loyalty.export import export_analysis, write_sql
+
     out = Path(args.out)
+    timestamp = not args.no_timestamp
+    report = getattr(args, "report", True)
     progress(f"analysed {len(result.customers):,} customers as of {result.as_of.date()}; "
-             f"writing {', '.join(formats)} tables to {out}/")
-    files = result.export(out, format=formats)
-    progress(f"wrote {len(files)} files ({len(files) - 1} tables + metadata.json)")
-    if getattr(args, "report", True):
-        report = result.report(out / "report.html")
-        progress(f"wrote the report {report}")
+             f"writing {', '.join(formats)} tables{' and the report' if report else ''} "
+             f"to {out}/")
+    files = export_analysis(result, out, format=formats, timestamp=timestamp, report=report)
+    progress(f"wrote {len(files)} files ({len(files) - 1 - report} tables"
+             f"{', report.html' if report else ''} + metadata.json)")
     if args.sql:
-        tables = result.to_sql(args.sql, prefix=args.sql_prefix, if_exists=args.if_exists)
+        tables = write_sql(result, args.sql, prefix=args.sql_prefix, if_exists=args.if_exists,
+                           timestamp=timestamp)
         progress(f"wrote {len(tables)} tables to the database ({tables[0]}, ...)")
 
 
@@ -515,7 +664,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     -------
     int
         0 on success, 2 on a user error (missing file, bad column, bad date,
-        bad option), with one line on stderr saying what was wrong.
+        bad option), with one line on stderr saying what was wrong. ``diff``:
+        0 when the runs agree within the tolerances, 1 when something moved
+        beyond them, 2 on a usage error.
 
     Examples
     --------
@@ -530,7 +681,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
     parser = _build_parser()
-    args = parser.parse_args(None if argv is None else list(argv))
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(arguments)
+    if args.command == "diff":
+        return _main_diff(parser, args, extra, out, err)
+    if extra:
+        parser.parse_args(arguments)  # argparse's own message for the unknown ones (exit 2)
     progress = _Progress(args.quiet, err)
     if hasattr(args, "run"):  # subcommands that run and print themselves (audience, lift)
         return _run_command(args, progress, out, err)

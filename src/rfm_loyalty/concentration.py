@@ -20,26 +20,49 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from rfm_loyalty._ranking import (
+    COUNT_EPS,
     cumulative_sums,
     customer_values,
     fmt_pct,
     has_repeated_ids,
-    rank_descending,
+    rank_order,
     top_count,
 )
-from rfm_loyalty._validation import Fraction, check, require_columns
+from rfm_loyalty._validation import Fraction, Whole, check, require_columns
 from rfm_loyalty.exceptions import SchemaError
 
-__all__ = ["ParetoResult", "concentration_by", "pareto"]
+__all__ = ["CURVE_POINTS", "ParetoResult", "concentration_by", "curve_points", "pareto"]
 
 # Slack for comparisons of shares, which are ratios of floating-point sums.
 _SHARE_EPS = 1e-12
+#: Points of a concentration curve as exported and drawn: customer shares 0, 0.001, ..., 1.
+CURVE_POINTS = 1001
+
+
+class _Ranking(Protocol):
+    """A result with per-customer values ranked largest first (ProfitabilityResult)."""
+
+    @property
+    def ranked(self) -> pd.Series: ...  # pragma: no cover - a protocol
+
+
+def _rank_columns(ranked: pd.Series, prefix: str) -> pd.DataFrame:
+    values = ranked.to_numpy(dtype="float64")
+    cumulative = np.cumsum(values)
+    total = float(cumulative[-1]) if len(cumulative) else 0.0
+    shares = cumulative / total if total > 0 else np.full(len(values), np.nan)
+    return pd.DataFrame(
+        {f"{prefix}_rank": np.arange(1, len(values) + 1, dtype="int64"),
+         f"{prefix}_cumulative_share": shares},
+        index=ranked.index,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,6 +88,9 @@ class ParetoResult:
         Number of customers with a negative value.
     name : str
         Name of the value (the input Series' name, or "value").
+    ranked_positions : numpy.ndarray of int64
+        Element i is the input position of the customer ranked i + 1
+        (``values.iloc[ranked_positions]`` is ``ranked``).
     """
 
     ranked: pd.Series
@@ -73,6 +99,8 @@ class ParetoResult:
     n_customers: int
     n_negative: int
     name: str
+    ranked_positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64),
+                                         repr=False)
 
     @property
     def total_positive(self) -> bool:
@@ -152,6 +180,65 @@ class ParetoResult:
         n = self.n_customers
         ranks = np.arange(1, n + 1, dtype="float64")
         return float(2.0 * np.dot(ranks, ascending) / (n * self.total) - (n + 1) / n)
+
+    def customer_ranks(self, profit: _Ranking | None = None) -> pd.DataFrame:
+        """Each customer's place in this ranking (and the profit one), with the share held to it.
+
+        Parameters
+        ----------
+        profit : ProfitabilityResult, optional
+            The profit concentration (``Analysis.profitability``); its
+            ``ranked`` order is the profit ranking. It may rank more customers
+            than this result (customers whose orders are all returns have a
+            profit but no purchase): their ranks count, their rows are left out.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the customer ids of ``ranked``, in its order (read as
+            revenue: this is ``pareto(customers["monetary_total"])`` in
+            :func:`~rfm_loyalty.analysis.analyze`):
+
+            - ``revenue_rank`` (int64): 1 for the customer with the largest
+              value, equal values in customer-id order (the order of ``ranked``).
+            - ``revenue_cumulative_share`` (float64): share of the total held by
+              the customers ranked 1 to ``revenue_rank``, i.e. the curve's
+              ``value_share`` at that rank; NaN when the total is <= 0.
+            - with ``profit``: ``profit_rank`` (int64) and
+              ``profit_cumulative_share`` (float64), the same in the profit
+              ranking (the whale curve's ``profit_share`` at that rank).
+
+        Raises
+        ------
+        ValueError
+            A customer of this ranking has no place in the profit ranking.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> revenue = pd.Series([100.0, 300.0, 100.0, 500.0], index=["d", "b", "a", "c"])
+        >>> pareto(revenue).customer_ranks()
+           revenue_rank  revenue_cumulative_share
+        c             1                       0.5
+        b             2                       0.8
+        a             3                       0.9
+        d             4                       1.0
+        """
+        out = _rank_columns(self.ranked, "revenue")
+        if profit is not None:
+            ranks = _rank_columns(profit.ranked, "profit")
+            if len(ranks) != len(out) or not ranks.index.equals(out.index):
+                ranks = ranks.reindex(out.index)
+                missing = ranks["profit_rank"].isna().to_numpy()
+                if missing.any():
+                    raise ValueError(
+                        f"ParetoResult.customer_ranks: {int(missing.sum())} customer(s) of the "
+                        f"revenue ranking have no profit (first: {out.index[missing][0]!r}); "
+                        "compute profit for every customer."
+                    )
+                ranks["profit_rank"] = ranks["profit_rank"].astype("int64")
+            out = out.join(ranks)
+        return out
 
     def _rows(self) -> list[tuple[str, str]]:
         if self.total_positive:
@@ -235,7 +322,8 @@ def pareto(values: pd.Series | Sequence[float] | np.ndarray) -> ParetoResult:
     2              0.333             700.0          0.7
     """
     series = customer_values(values, "pareto")
-    ranked = rank_descending(series)
+    positions = rank_order(series)
+    ranked = series.iloc[positions]
     n = len(ranked)
     cumulative = cumulative_sums(ranked.to_numpy())
     total = float(cumulative[-1])
@@ -255,7 +343,51 @@ def pareto(values: pd.Series | Sequence[float] | np.ndarray) -> ParetoResult:
         n_customers=n,
         n_negative=int((ranked.to_numpy() < 0).sum()),
         name=str(series.name),
+        ranked_positions=positions,
     )
+
+
+def curve_points(curve: pd.DataFrame, points: int = CURVE_POINTS) -> pd.DataFrame:
+    """Return the rows of a concentration curve at evenly spaced customer shares.
+
+    A curve of N customers has N + 1 rows; this keeps the rows at the ranks
+    ``ceil(k * N)`` for ``k = 0, 1/(points - 1), ..., 1`` (the same rule as
+    :meth:`ParetoResult.top_share`; with the default, k = 0, 0.001, ..., 1),
+    each rank once. Values are taken at those ranks, never interpolated, so
+    ``top_share(k)`` for any k on the grid is a row of the result. A curve
+    with N < points has every row kept.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        ``ParetoResult.curve`` or ``ProfitabilityResult.whale``: index
+        ``rank`` 0..N.
+    points : int, default 1001
+        Number of grid points (at least 2).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The selected rows, same columns and index name, ranks ascending: at
+        most ``points`` rows, always the origin (rank 0) and the last rank N.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> result = pareto(pd.Series(range(1, 11), dtype="float64"))
+    >>> curve_points(result.curve, points=3)
+          customer_share  cumulative_value  value_share
+    rank
+    0                0.0               0.0     0.000000
+    5                0.5              40.0     0.727273
+    10               1.0              55.0     1.000000
+    """
+    points = check(points, Whole(minimum=2, example=CURVE_POINTS), name="points",
+                   owner="curve_points")
+    n = len(curve) - 1
+    grid = np.arange(points, dtype="float64") / (points - 1)
+    ranks = np.clip(np.ceil(grid * n - COUNT_EPS), 0, n).astype("int64")
+    return curve.iloc[np.unique(ranks)]
 
 
 def concentration_by(

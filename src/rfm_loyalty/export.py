@@ -28,17 +28,36 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
-from rfm_loyalty._export_tables import campaign_table, export_tables, metadata
-from rfm_loyalty._schemas import SCHEMA_VERSION, SCHEMAS, Column, TableSchema, typed
+from rfm_loyalty._atomic import METADATA, StagedFolder
+from rfm_loyalty._export_tables import (
+    arrow_tables,
+    campaign_table,
+    created_utc,
+    export_tables,
+    metadata,
+)
+from rfm_loyalty._schemas import (
+    ARROW_TYPES,
+    SCHEMA_VERSION,
+    SCHEMAS,
+    Column,
+    TableSchema,
+    to_frame,
+    typed,
+)
 from rfm_loyalty._sql_export import read_sql, write_sql
 from rfm_loyalty._views import provide
+from rfm_loyalty._writers import neutralise_frame, write_table
 
 if TYPE_CHECKING:
     from rfm_loyalty.analysis import Analysis
@@ -60,12 +79,12 @@ __all__ = [
     "write_sql",
 ]
 
+# Files written at once: the machine's cores, at most two (writing is bound by memory and disk).
+_WRITER_THREADS = max(1, min(2, os.cpu_count() or 1))
 #: File formats of :func:`export_analysis`, with their file extension.
 FORMATS: Mapping[str, str] = MappingProxyType(
     {"csv": "csv", "parquet": "parquet", "json": "json", "xlsx": "xlsx"}
 )
-# Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --------------------------------------------------------------------------- #
@@ -109,18 +128,23 @@ def schema_markdown() -> str:
     -------
     str
         The schema set version, then per table a heading with its version, its
-        description and a column table (column, dtype, when, meaning).
+        description, its row order and key, and a column table (column,
+        dtype, when, meaning).
 
     Examples
     --------
-    >>> for line in schema_markdown().splitlines()[:9]:
+    >>> lines = schema_markdown().splitlines()
+    >>> for line in lines[:7]:
     ...     print(line)
-    Schema set version: **1**
+    Schema set version: **2**
     <BLANKLINE>
-    ### `customers` (schema version 1)
+    ### `customers` (schema version 2)
     <BLANKLINE>
     One row per customer with a purchase: every score and label.
     <BLANKLINE>
+    Rows: customer_id ascending (the order of Analysis.customers: text ids by code point, ...
+    >>> for line in lines[8:11]:
+    ...     print(line)
     | column | dtype | when | meaning |
     |---|---|---|---|
     | `customer_id` | text | always | customer id |
@@ -128,9 +152,12 @@ def schema_markdown() -> str:
     parts = [f"Schema set version: **{SCHEMA_VERSION}**\n"]
     for t in SCHEMAS.values():
         when = "" if t.when == "always" else f" Written only with {_WHEN_TEXT[t.when]}."
+        key = ", ".join(f"`{k}`" for k in t.key)
         parts.append(f"### `{t.name}` (schema version {t.version})\n\n{t.description}{when}\n")
+        parts.append(f"Rows: {t.order}; one per {key}.\n")
         parts.append("| column | dtype | when | meaning |\n|---|---|---|---|")
-        parts += [f"| `{c.name}` | {c.dtype} | {c.when} | {c.meaning} |" for c in t.columns]
+        parts += [f"| `{c.name}` | {c.dtype}{', money' if c.money else ''} | {c.when} | "
+                  f"{c.meaning} |" for c in t.columns]
         parts.append("")
     return "\n".join(parts)
 
@@ -146,7 +173,8 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
     A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
     return gets a leading ``'``. Numeric, boolean and date columns are left
-    as they are, so negative numbers stay numbers.
+    as they are, so negative numbers stay numbers. Text categories are
+    neutralised once per category.
 
     Parameters
     ----------
@@ -168,17 +196,7 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     1   '@SUM(A1)     1.0
     2         C01     2.0
     """
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column]
-        if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-            text = values.astype(object)
-            is_text = text.map(lambda v: isinstance(v, str)).astype(bool)
-            risky = is_text & text.where(is_text, "").astype(str).str.startswith(_FORMULA_START)
-            if risky.any():
-                quoted = text.where(~risky, "'" + text.where(risky, "").astype(str))
-                out[column] = quoted.astype(values.dtype)
-    return out
+    return neutralise_frame(frame)
 
 
 def _check_formats(format: str | Sequence[str]) -> list[str]:
@@ -192,63 +210,52 @@ def _check_formats(format: str | Sequence[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    if fmt == "csv":
-        neutralize_formulas(frame).to_csv(path, index=False, encoding="utf-8")
-    elif fmt == "parquet":
-        frame.to_parquet(path, index=False)
-    elif fmt == "json":
-        records = _json_records(frame)
-        path.write_text(json.dumps(records, ensure_ascii=False, allow_nan=False) + "\n",
-                        encoding="utf-8")
-    else:
-        neutralize_formulas(frame).to_excel(path, index=False, engine="openpyxl")
-
-
-def _json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    columns: dict[str, list[Any]] = {}
-    for name in frame.columns:
-        values = frame[name]
-        if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            listed: list[Any] = [None if pd.isna(v) else v.isoformat() for v in values]
-        else:
-            listed = values.astype(object).where(values.notna(), None).tolist()
-        # numpy scalars -> Python, NaN -> None (JSON has no NaN)
-        columns[str(name)] = [_plain(v) for v in listed]
-    return [dict(zip(columns, row, strict=True)) for row in zip(*columns.values(), strict=True)]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
-
 @provide("export_analysis")
 def export_analysis(
-    analysis: Analysis, path: str | os.PathLike[str], *, format: str | Sequence[str] = "csv"
+    analysis: Analysis, path: str | os.PathLike[str], *, format: str | Sequence[str] = "csv",
+    timestamp: bool = True, report: bool = False,
 ) -> list[Path]:
-    """Write every table as ``<table>.<ext>`` plus ``metadata.json`` into a folder.
+    """Write every table as ``<table>.<ext>`` plus ``metadata.json`` into a folder, atomically.
+
+    The files are written into a temporary folder and swapped into ``path``
+    only when all of them are complete and flushed to disk: a failure (a
+    writer error, a full disk, a table name taken by a folder) leaves the
+    previous export in ``path`` as it was. Files of the previous export
+    (those named in its ``metadata.json``) that this export does not write
+    again are removed; other files in the folder are never touched. See
+    ``docs/export.md`` ("Atomic export").
 
     Parameters
     ----------
     analysis : Analysis
     path : path-like
-        Folder, created when missing. Existing files of the same names are
-        overwritten.
+        Folder, created when missing.
     format : {"csv", "parquet", "json", "xlsx"} or a sequence of them, default "csv"
-        CSV: UTF-8, a header row, ISO dates, formula-neutralised text.
-        Parquet: typed columns. JSON: a list of records per file (UTF-8,
-        ISO dates, null for missing). XLSX: one workbook per table,
-        formula-neutralised text.
+        CSV: UTF-8, a header row, ISO dates, formula-neutralised text in
+        double quotes. Parquet: typed columns. JSON: a list of records per
+        file (UTF-8, ISO dates, null for missing). XLSX: one workbook per
+        table, formula-neutralised text.
+    timestamp : bool, default True
+        Record the time of the export in ``metadata.json`` (``created_utc``;
+        the ``SOURCE_DATE_EPOCH`` environment variable fixes it). False
+        writes null there: the same analysis then gives byte-identical files.
+    report : bool, default False
+        Also write ``report.html`` (:func:`rfm_loyalty.report.write_report`)
+        as part of the same export.
 
     Returns
     -------
     list of pathlib.Path
-        The files written, ``metadata.json`` last.
+        The files written (tables in :data:`SCHEMAS` order per format, then
+        ``report.html`` when asked), ``metadata.json`` last.
+
+    Raises
+    ------
+    ValueError
+        An unknown format, or a malformed ``SOURCE_DATE_EPOCH``.
+    OSError
+        The folder cannot be written (``path`` is a file, a table's file name
+        is taken by a folder, the disk is full, ...); nothing was changed.
 
     Examples
     --------
@@ -261,27 +268,91 @@ def export_analysis(
     (['customers.csv', 'segments.csv', 'lifecycle.csv'], 'metadata.json')
     """
     formats = _check_formats(format)
+    if not isinstance(timestamp, bool) or not isinstance(report, bool):
+        raise ValueError(
+            "The 'timestamp' and 'report' parameters of export must be True or False. Got "
+            f"timestamp={timestamp!r}, report={report!r} instead."
+        )
+    created = created_utc(timestamp)  # a bad SOURCE_DATE_EPOCH fails before any work
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True)
-    tables = export_tables(analysis)
-    written: list[Path] = []
-    for fmt in formats:
-        for name, frame in tables.items():
-            target = folder / f"{name}.{FORMATS[fmt]}"
-            _write(frame, target, fmt)
-            written.append(target)
-    meta = metadata(analysis, tables, [p.name for p in written])
-    meta_path = folder / "metadata.json"
-    meta_path.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    written.append(meta_path)
-    return written
+    tables = arrow_tables(analysis)
+    names = [f"{name}.{FORMATS[fmt]}" for fmt in formats for name in tables]
+    if report:
+        names.append("report.html")
+    stage = StagedFolder(folder)
+    try:
+        stage.check([*names, METADATA])
+        _write_tables(tables, formats, stage.path, created,
+                      report=(analysis, timestamp) if report else None)
+        meta = metadata(analysis, tables, names, timestamp=timestamp, created=created)
+        text = json.dumps(meta, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        (stage.path / METADATA).write_text(text, encoding="utf-8")
+        stage.commit([*names, METADATA])
+    except BaseException:
+        stage.discard()
+        raise
+    return [folder / name for name in [*names, METADATA]]
+
+
+def _write_tables(tables: Mapping[str, pa.Table], formats: Sequence[str], folder: Path,
+                  created: str | None, *, report: tuple[Analysis, bool] | None) -> None:
+    """Write every table in every format into ``folder``, two files at a time.
+
+    The Arrow writers release the GIL, so two threads keep both cores busy;
+    the report (matplotlib, which is not thread-safe) is drawn meanwhile in
+    this thread. The first failure is raised once the running writes end.
+    """
+    jobs = [(table, name, fmt) for fmt in formats for name, table in tables.items()]
+    jobs.sort(key=lambda job: -job[0].nbytes)  # the big tables first, so both threads finish
+    with ThreadPoolExecutor(max_workers=_WRITER_THREADS) as pool:
+        futures = [pool.submit(write_table, table, name, folder / f"{name}.{FORMATS[fmt]}", fmt,
+                               created=created) for table, name, fmt in jobs]
+        try:
+            if report is not None:
+                from rfm_loyalty.report import report_html
+
+                page = report_html(report[0], timestamp=report[1])
+                (folder / "report.html").write_text(page, encoding="utf-8")
+            for future in futures:
+                future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+
+
+def _export_file(path: str | os.PathLike[str], table: str, fmt: str) -> Path:
+    file = Path(path) / f"{table}.{FORMATS[fmt]}"
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"No {table!r} table in {str(path)!r}: {file.name} is missing. The tables of an "
+            "export are listed in its metadata.json ('files')."
+        )
+    return file
+
+
+def _schema_arrow(table: pa.Table, name: str) -> pa.Table:
+    """Keep the schema's columns found in ``table``, in schema order, cast to the schema types."""
+    specs = [c for c in SCHEMAS[name].columns if c.name in table.column_names]
+    columns = [table.column(c.name).cast(ARROW_TYPES[c.dtype]) for c in specs]
+    return pa.Table.from_arrays(columns, names=[c.name for c in specs])
+
+
+def _read_csv(file: Path, name: str) -> pa.Table:
+    types = {c.name: ARROW_TYPES[c.dtype] for c in SCHEMAS[name].columns}
+    convert = pa_csv.ConvertOptions(
+        column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
+        true_values=["True", "true", "TRUE"], false_values=["False", "false", "FALSE"],
+        timestamp_parsers=[pa_csv.ISO8601],
+    )
+    return pa_csv.read_csv(file, convert_options=convert)
 
 
 def read_export(path: str | os.PathLike[str], table: str, *, format: str = "csv") -> pd.DataFrame:
     """Read an exported table back with its schema's dtypes.
 
     Text cells are returned as written: a neutralised CSV/XLSX cell keeps
-    its leading quote.
+    its leading quote. Exports of earlier schema versions read too: the
+    columns of the current schema found in the file are returned.
 
     Parameters
     ----------
@@ -295,6 +366,13 @@ def read_export(path: str | os.PathLike[str], table: str, *, format: str = "csv"
     -------
     pandas.DataFrame
         Default index; the columns found in the file, in the schema's dtypes.
+
+    Raises
+    ------
+    ValueError
+        An unknown table or format.
+    FileNotFoundError
+        The folder has no such table in that format.
 
     Examples
     --------
@@ -317,17 +395,15 @@ def read_export(path: str | os.PathLike[str], table: str, *, format: str = "csv"
     if table not in SCHEMAS:
         raise ValueError(f"Unknown table {table!r}; the tables are {list(SCHEMAS)!r}.")
     fmt = _check_formats(format)[0]
-    file = Path(path) / f"{table}.{FORMATS[fmt]}"
+    file = _export_file(path, table, fmt)
     if fmt == "csv":
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, encoding="utf-8")
-        frame = frame.replace({"": None}) if len(frame) else frame
-    elif fmt == "parquet":
-        frame = pd.read_parquet(file)
-    elif fmt == "json":
+        return to_frame(_schema_arrow(_read_csv(file, table), table))
+    if fmt == "parquet":
+        return to_frame(_schema_arrow(pq.read_table(file), table))
+    if fmt == "json":
         frame = pd.DataFrame(json.loads(file.read_text(encoding="utf-8")))
         if frame.empty:
             frame = pd.DataFrame(columns=[c.name for c in SCHEMAS[table].columns])
     else:
         frame = pd.read_excel(file, engine="openpyxl")
     return typed(frame, table)
-

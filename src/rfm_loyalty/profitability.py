@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -30,7 +30,7 @@ from rfm_loyalty._ranking import (
     cumulative_sums,
     customer_values,
     fmt_pct,
-    rank_descending,
+    rank_order,
     top_count,
 )
 from rfm_loyalty._validation import Amount, Choice, Fraction, Real, check
@@ -383,6 +383,9 @@ class ProfitabilityResult:
         (text).
     top, bottom, tier_fractions, by, band, tolerance
         The parameters used.
+    ranked_positions : numpy.ndarray of int64
+        Element i is the input position of the customer ranked i + 1
+        (``profit.iloc[ranked_positions]`` is ``ranked``).
     """
 
     n_customers: int
@@ -408,6 +411,8 @@ class ProfitabilityResult:
     by: str
     band: float
     tolerance: float
+    ranked_positions: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64),
+                                         repr=False)
 
     def _rows(self) -> list[tuple[str, str]]:
         top, bottom = f"{self.top:.0%}", f"{self.bottom:.0%}"
@@ -535,7 +540,8 @@ def profitability(
     tolerance = check(tolerance, Real(0.0, 1.0, closed="left", what="a tolerance in share points",
                                       example=0.05), name="tolerance", owner="profitability")
     fractions, band = _check_tier_options(by, tiers, band, owner="profitability")
-    ranked = rank_descending(values)
+    positions = rank_order(values)
+    ranked = values.iloc[positions]
     sorted_profit = ranked.to_numpy()
     codes = _tier_codes(values.to_numpy(), by, fractions, band, ascending=sorted_profit[::-1])
     tier_series = pd.Series(
@@ -615,4 +621,5 @@ def profitability(
         by=by,
         band=float(band),
         tolerance=float(tolerance),
+        ranked_positions=positions,
     )

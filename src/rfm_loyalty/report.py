@@ -4,7 +4,10 @@ Nothing here computes analytics: every number is read from the analysis and
 every chart is drawn by :mod:`rfm_loyalty.plotting` from the computed tables.
 The HTML report is one self-contained file: styles inline, charts embedded
 as PNG ``data:`` URIs, no script and no external request, so it can be
-e-mailed or archived and opens the same offline.
+e-mailed or archived and opens the same offline. Its cost does not grow with
+the number of customers beyond the computed tables: the charts draw
+aggregates (counts per cell, per cohort, per period) and the concentration
+curves at 1,001 points.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from rfm_loyalty._atomic import check_file_target, write_file_atomically
+from rfm_loyalty._export_tables import created_utc
 from rfm_loyalty._views import provide
 
 if TYPE_CHECKING:
@@ -430,12 +435,15 @@ def _models_section(a: Analysis, plot: Any) -> str:
     return _section(SECTIONS[6], parts)
 
 
-def report_html(analysis: Analysis) -> str:
+def report_html(analysis: Analysis, *, timestamp: bool = True) -> str:
     """Return the full self-contained HTML report as a string.
 
     Parameters
     ----------
     analysis : Analysis
+    timestamp : bool, default True
+        Say when the report was made (``SOURCE_DATE_EPOCH`` fixes the time);
+        False leaves it out, so that the same analysis gives the same bytes.
 
     Returns
     -------
@@ -446,10 +454,12 @@ def report_html(analysis: Analysis) -> str:
     from rfm_loyalty._version import __version__
 
     a = analysis
-    created = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = created_utc(timestamp)
+    created = (f"; created {_dt.datetime.fromisoformat(stamp).strftime('%Y-%m-%d %H:%M UTC')}"
+               if stamp else "")
     meta = (
         f"Input {a.input.source} ({a.input.rows:,} rows, sha256 {a.input.sha256[:16]}...); "
-        f"rfm-loyalty {__version__}; created {created}."
+        f"rfm-loyalty {__version__}{created}."
     )
     body = [
         f"<h1>{html.escape('RFM loyalty report, as of ' + str(a.as_of.date()))}</h1>",
@@ -472,19 +482,24 @@ def report_html(analysis: Analysis) -> str:
 
 
 @provide("write_report")
-def write_report(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
-    """Write the self-contained HTML report.
+def write_report(analysis: Analysis, path: str | os.PathLike[str], *,
+                 timestamp: bool = True) -> Path:
+    """Write the self-contained HTML report, atomically.
 
     Sections: data quality, lifecycle cohorts with actions, RFM segments,
     revenue concentration, profitability (80/20/30, whale curve, tiers),
     churn and retention, customer-base models (when fitted). Charts are
-    inline PNG images; the file makes no external request.
+    inline PNG images; the file makes no external request. The page is
+    written to a temporary file beside ``path`` and renamed over it, so a
+    failure (a full disk) leaves the previous report as it was.
 
     Parameters
     ----------
     analysis : Analysis
     path : path-like
         The ``.html`` file; its folder is created when missing.
+    timestamp : bool, default True
+        Say when the report was made (see :func:`report_html`).
 
     Returns
     -------
@@ -502,6 +517,6 @@ def write_report(analysis: Analysis, path: str | os.PathLike[str]) -> Path:
     True
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(report_html(analysis), encoding="utf-8")
+    check_file_target(target)  # before the work of drawing
+    write_file_atomically(target, report_html(analysis, timestamp=timestamp).encode("utf-8"))
     return target
