@@ -218,7 +218,8 @@ def test_every_analyze_option_has_a_flag(orders_csv, tmp_path):
     # the options analyze takes that the command names otherwise (or reads with the file)
     covered = {"data", "columns", "as_of", "n_bins", "segments", "lifecycle", "margin",
                "cost_per_order", "cost_per_customer", "models", "churn_days", "period",
-               "horizon_months", "discount_rate_monthly", "returns", "valid_statuses"}
+               "horizon_months", "discount_rate_monthly", "returns", "valid_statuses",
+               "loyalty", "loyalty_options", "read_options"}
     assert set(inspect.signature(analyze).parameters) <= covered
 
 
@@ -231,7 +232,7 @@ def test_every_analyze_option_has_a_flag(orders_csv, tmp_path):
          "cooling_end_days=90, high_recovery_end_days=180, low_recovery_end_days=360."),
         (["--horizon-months", "0"],
          "rfm-loyalty: error: The 'horizon_months' parameter of analyze must be a whole number "
-         "of months >= 1. Got 0 instead."),
+         "of months >= 1. Got 0 instead; pass e.g. horizon_months=12."),
     ],
 )
 def test_bad_analysis_flags_exit_2(orders_csv, tmp_path, extra, message):
@@ -330,3 +331,19 @@ def test_real_data_diff_reports_the_lifecycle_moves_of_a_shorter_window(real_run
     code, out, err = run(["diff", str(real_runs / "a"), str(real_runs / "b")])
     assert code == 0, err
     assert out.startswith("rfm-loyalty diff: no change")
+
+
+def test_models_by_name_and_loyalty_from_the_command_line(orders_csv, tmp_path):
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--models", "bgnbd,mbgnbd",
+                        "--loyalty", "--member-tiers", "silver=50,gold=200", "--quiet",
+                        "--no-timestamp"])
+    assert code == 0, err
+    params = json.loads((tmp_path / "o" / "metadata.json").read_text(encoding="utf-8"))[
+        "parameters"]
+    assert params["models"] == ["bgnbd", "mbgnbd"]
+    assert params["loyalty"] is True
+    assert params["loyalty_options"] == {"thresholds": {"silver": 50.0, "gold": 200.0}}
+    code, _, err = run([*base(orders_csv, tmp_path / "p"), "--member-tiers", "silver=50",
+                        "--quiet"])
+    assert (code, err.strip().splitlines()[-1]) == (
+        2, "rfm-loyalty: error: --member-tiers needs --loyalty.")

@@ -472,5 +472,5 @@ def test_curve_points_take_the_ceil_ranks(n):
 def test_curve_points_checks_its_grid():
     curve = pareto(pd.Series([1.0, 2.0])).curve
     with pytest.raises(ValueError, match=r"'points' parameter of curve_points must be a whole "
-                                         r"number >= 2 \(e.g. 1001\). Got 1 instead"):
+                                         r"number >= 2. Got 1 instead; pass e.g. points=1001"):
         curve_points(curve, points=1)

@@ -125,14 +125,19 @@ def test_an_earlier_schema_version_is_not_every_row_changed(tmp_path):
     tables = {t["table"]: t for t in report.schema["tables"]}
     assert (report.schema["old_version"], report.schema["new_version"]) == (1, 2)
     assert tables["customers"]["added_columns"] == [
-        "revenue_rank", "revenue_cumulative_share", "profit_rank", "profit_cumulative_share"]
+        "segment_zh", "revenue_rank", "revenue_cumulative_share", "profit_rank",
+        "profit_cumulative_share"]
+    assert tables["segments"]["added_columns"] == ["segment_zh", "action_zh"]
+    assert tables["flow"]["added_columns"] == tables["retention"]["added_columns"] == [
+        "complete"]
     assert (tables["pareto"]["old_version"], tables["pareto"]["new_version"]) == (1, 2)
-    assert set(tables) == {"customers", "pareto", "whale"}
+    assert set(tables) == {"customers", "segments", "pareto", "whale", "retention", "flow"}
     assert all(entry["moved"] == 0 for entry in report.labels)
     assert report.drifts == []  # every common column of every row agrees
     assert report.exit_code == 0
     text = report.to_text()
-    assert "  customers  changed  version 1 -> 2, +revenue_rank, +revenue_cumulative_share" in text
+    assert ("  customers  changed  version 1 -> 2, +segment_zh, +revenue_rank, "
+            "+revenue_cumulative_share" in text)
 
 
 def test_text_and_markdown_views(base, window30):
@@ -197,7 +202,7 @@ def test_cli_compares_a_folder_with_an_order_file(folders, tmp_path):
          "apply when OLD or NEW is an order file)"),
         (["diff", "{base}", "{base}", "--max-moved-share", "5"],
          "rfm-loyalty: error: The 'max_moved_share' parameter of compare_runs must be a "
-         "fraction in [0, 1]. Got 5.0 instead."),
+         "fraction in [0, 1]. Got 5.0 instead; did you mean 0.05?"),
         (["diff", "{file}", "{file}"],
          "rfm-loyalty: error: give at most one order file: OLD and NEW are both files; export "
          "one of them first (rfm-loyalty analyze ... --out DIR)."),

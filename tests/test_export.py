@@ -377,8 +377,15 @@ def test_every_table_reads_back_as_the_earlier_writer_wrote_it(sample, tmp_path)
         pd.testing.assert_frame_equal(new[list(old.columns)], old, check_exact=False,
                                       rtol=1e-12, obj=name)
     new_meta = json.loads((tmp_path / "metadata.json").read_text(encoding="utf-8"))
-    for key in ("as_of", "parameters", "formula_neutralisation"):
+    for key in ("as_of", "formula_neutralisation"):
         assert new_meta[key] == old_meta[key], key
+    # the parameters: the same, but models as the list of model names (True was BG/NBD),
+    # and the new reading, loyalty and loyalty_options records (CHANGELOG.md)
+    old_params, new_params = old_meta["parameters"], new_meta["parameters"]
+    assert new_params.pop("models") == (["bgnbd"] if old_params.pop("models") else [])
+    assert new_params.pop("reading")["returns"] == old_params["returns"]
+    assert (new_params.pop("loyalty"), new_params.pop("loyalty_options")) == (False, {})
+    assert new_params == old_params
     # a DataFrame's sha256 hashes pandas' representation of it, which pandas 2 and 3 differ in
     assert {k: v for k, v in new_meta["input"].items() if k != "sha256"} == {
         k: v for k, v in old_meta["input"].items() if k != "sha256"}

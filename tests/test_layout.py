@@ -38,7 +38,10 @@ def test_import_contracts_hold():
 
 
 def _is_module(package: str, name: str) -> bool:
-    return importlib.util.find_spec(f"{package}.{name}") is not None
+    try:
+        return importlib.util.find_spec(f"{package}.{name}") is not None
+    except ModuleNotFoundError:  # ``package`` is a module: ``name`` is defined in it
+        return False
 
 
 def test_no_private_helper_is_imported_from_another_module():

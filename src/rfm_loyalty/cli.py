@@ -92,8 +92,10 @@ def _build_parser() -> argparse.ArgumentParser:
     opts.add_argument("--n-bins", type=int, default=5, metavar="N", help="score bands (default 5)")
     opts.add_argument("--churn-days", type=int, default=360, metavar="DAYS",
                       help="days of silence that make a customer churned (default 360)")
-    opts.add_argument("--models", action="store_true",
-                      help="fit BG/NBD and Gamma-Gamma: p_alive, expected purchases, CLV")
+    opts.add_argument("--models", nargs="?", const="bgnbd", default=None, metavar="NAMES",
+                      help="fit customer-base models: p_alive, expected purchases, CLV. Alone: "
+                      "BG/NBD; or names among bgnbd, mbgnbd, paretonbd, comma-separated "
+                      "(each is fitted, the lowest BIC fills the table)")
     _analysis_flags(an)
     _output_options(an)
 
@@ -161,6 +163,13 @@ def _analysis_flags(parser: argparse.ArgumentParser) -> None:
                       help="horizon of expected purchases and CLV with --models (default 12)")
     more.add_argument("--discount-rate", type=float, default=0.01, metavar="R",
                       help="monthly discount rate of the CLV with --models (default 0.01)")
+    loyal = parser.add_argument_group("loyalty")
+    loyal.add_argument("--loyalty", action="store_true",
+                       help="add the loyalty views: indicators, stages, loyalty x value, "
+                       "onboarding, health (docs/loyalty.md)")
+    loyal.add_argument("--member-tiers", metavar="TIER=SPEND[,...]",
+                       help="member tier thresholds of the rolling 365-day spend, e.g. "
+                       "silver=500,gold=2000 (with --loyalty)")
 
 
 def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -173,8 +182,34 @@ def _analysis_options(args: argparse.Namespace) -> dict[str, Any]:
         rules = LifecycleRules(**windows) if windows else None
     except (TypeError, ValueError) as exc:
         raise _Fail(str(exc)) from exc
-    return {"segments": args.segments, "lifecycle": rules, "period": args.period,
-            "horizon_months": args.horizon_months, "discount_rate_monthly": args.discount_rate}
+    options: dict[str, Any] = {
+        "segments": args.segments, "lifecycle": rules, "period": args.period,
+        "horizon_months": args.horizon_months, "discount_rate_monthly": args.discount_rate,
+        "models": False if args.models is None else tuple(
+            name.strip() for name in args.models.split(",") if name.strip()),
+        "loyalty": args.loyalty,
+    }
+    if args.member_tiers:
+        if not args.loyalty:
+            raise _Fail("--member-tiers needs --loyalty.")
+        options["loyalty_options"] = {"thresholds": _tiers(args.member_tiers)}
+    return options
+
+
+def _tiers(text: str) -> dict[str, float]:
+    """``silver=500,gold=2000`` as {"silver": 500.0, "gold": 2000.0}."""
+    tiers: dict[str, float] = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            tiers[name.strip()] = float(value)
+        except ValueError:
+            raise _Fail(f"--member-tiers takes TIER=SPEND pairs such as silver=500,gold=2000; "
+                        f"got {text!r}.") from None
+        if not name.strip():
+            raise _Fail(f"--member-tiers takes TIER=SPEND pairs such as silver=500,gold=2000; "
+                        f"got {text!r}.")
+    return tiers
 
 
 _EPILOG_DIFF = """\
@@ -348,7 +383,7 @@ def _run_analyze(args: argparse.Namespace, progress: _Progress) -> Any:
     return analyze(
         path, columns, as_of=as_of, n_bins=args.n_bins, margin=args.margin,
         cost_per_order=args.cost_per_order, cost_per_customer=args.cost_per_customer,
-        models=args.models, churn_days=args.churn_days, valid_statuses=args.valid_status,
+        churn_days=args.churn_days, valid_statuses=args.valid_status,
         **_analysis_options(args),
     )
 

@@ -79,7 +79,7 @@ def rate_matched_starts(
     return [np.log([r, r / rate, u, v]) for r, u, v in grid[: max(n_starts, 1)]]
 
 
-_DROPOUT_GRID = [(1.0, 1.0, 1.0), (0.5, 0.5, 2.0), (2.0, 2.0, 5.0), (0.2, 1.5, 10.0),
+DROPOUT_GRID = [(1.0, 1.0, 1.0), (0.5, 0.5, 2.0), (2.0, 2.0, 5.0), (0.2, 1.5, 10.0),
                  (5.0, 0.3, 0.8), (1.0, 5.0, 20.0), (0.1, 0.8, 3.0), (3.0, 1.0, 1.0)]
 
 
@@ -192,7 +192,7 @@ class BetaGeoModel(PurchaseModel):
         return mean_objective(bgnbd_loglik_terms, rows)
 
     def _starts(self, rows: CustomerRows, n_starts: int) -> list[np.ndarray]:
-        return rate_matched_starts(rows, n_starts, _DROPOUT_GRID)
+        return rate_matched_starts(rows, n_starts, DROPOUT_GRID)
 
     @property
     def mean_dropout_(self) -> float:

@@ -274,6 +274,19 @@ def fit_customer_models(
     ------
     ModelFitError
         When none of the models could be fitted (the reasons are in the message).
+
+    Examples
+    --------
+    >>> from rfm_loyalty.datasets import load_sample_orders
+    >>> from rfm_loyalty.summary import btyd_summary
+    >>> summary = btyd_summary(load_sample_orders())
+    >>> fitted, comparison, predictions = fit_customer_models(
+    ...     summary, models=("bgnbd", "mbgnbd"), horizon_days=365.25,
+    ...     discount_rate_monthly=0.01)
+    >>> sorted(fitted), int(comparison["chosen"].sum())
+    (['bgnbd', 'gamma_gamma', 'mbgnbd'], 1)
+    >>> list(predictions.columns), len(predictions) == len(summary)
+    (['p_alive', 'expected_purchases', 'clv'], True)
     """
     owner = "fit_customer_models"
     names = _check_names(models, owner)

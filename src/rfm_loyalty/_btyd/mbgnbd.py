@@ -19,7 +19,7 @@ from scipy.special import betaln, digamma, expit, gammaln
 
 from rfm_loyalty._btyd.base import NO_DROPOUT_BELOW, PurchaseModel, warn_no_dropout
 from rfm_loyalty._btyd.bgnbd import (
-    _DROPOUT_GRID,
+    DROPOUT_GRID,
     negative_binomial_pmf_and_tail,
     rate_matched_starts,
 )
@@ -146,7 +146,7 @@ class ModifiedBetaGeoModel(PurchaseModel):
         return mean_objective(mbgnbd_loglik_terms, rows)
 
     def _starts(self, rows: CustomerRows, n_starts: int) -> list[np.ndarray]:
-        return rate_matched_starts(rows, n_starts, _DROPOUT_GRID)
+        return rate_matched_starts(rows, n_starts, DROPOUT_GRID)
 
     @property
     def mean_dropout_(self) -> float:
