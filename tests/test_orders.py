@@ -449,3 +449,12 @@ def test_the_warning_points_at_the_callers_line_through_read_orders(tmp_path):
     with pytest.warns(DataQualityWarning) as caught:
         read_orders(path)
     assert caught[0].filename == __file__
+
+
+def test_valid_statuses_are_recorded_sorted_without_repeats():
+    # a set's iteration order changes with PYTHONHASHSEED; the recorded options must not
+    from rfm_loyalty.orders import ReadOptions
+
+    options = ReadOptions(columns=OrderColumns(status="s"),
+                          valid_statuses={"交易成功", "paid", "shipped", "paid"})
+    assert options.to_dict()["valid_statuses"] == ["paid", "shipped", "交易成功"]

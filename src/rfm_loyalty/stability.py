@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._validation import Days, Real, Whole, check_params
 from rfm_loyalty.exceptions import SchemaError
 from rfm_loyalty.orders import Orders, as_orders
 from rfm_loyalty.summary import rfm_table
@@ -370,11 +371,17 @@ def _check_thresholds(value: Any) -> tuple[float, float]:
     return lo, hi
 
 
+#: The labelling thresholds, declared once (checked before any work).
+_LABEL_PARAMETERS = {
+    "min_tenure_days": Days(minimum=0, example=90),
+    "min_purchase_days": Whole(minimum=2, example=3),
+    "max_gap_cv": Real(0.0, closed="right", what="a positive number", example=1.0),
+    "max_overdue_ratio": Real(0.0, closed="right", what="a positive number", example=2.0),
+}
+
+
 def _check_options(min_tenure: Any, min_days: Any, max_cv: Any, overdue: Any) -> None:
-    checks = (("min_tenure_days", min_tenure, 0), ("min_purchase_days", min_days, 2))
-    for name, value, low in checks:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name} must be a whole number >= {low}. Got {value!r}.")
-    for name, value in (("max_gap_cv", max_cv), ("max_overdue_ratio", overdue)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a positive number. Got {value!r}.")
+    check_params("stability_size_labels", _LABEL_PARAMETERS, {
+        "min_tenure_days": min_tenure, "min_purchase_days": min_days,
+        "max_gap_cv": max_cv, "max_overdue_ratio": overdue,
+    })

@@ -359,7 +359,9 @@ def _check_statuses(statuses: Any, columns: Any) -> tuple[Any, ...] | None:
         raise InvalidParameterError(
             "valid_statuses needs a status column: pass OrderColumns(status=...)."
         )
-    values = tuple(statuses)
+    # held sorted and without repeats: a set's order differs between runs, and the
+    # options are recorded in every result (exports must be byte-identical)
+    values = tuple(sorted(set(statuses), key=lambda v: (type(v).__name__, str(v))))
     if not values:
         raise InvalidParameterError(
             "The 'valid_statuses' parameter is empty: no line could be used. Pass the "
