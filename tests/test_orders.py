@@ -455,6 +455,9 @@ def test_valid_statuses_are_recorded_sorted_without_repeats():
     # a set's iteration order changes with PYTHONHASHSEED; the recorded options must not
     from rfm_loyalty.orders import ReadOptions
 
+    assert ReadOptions(columns=OrderColumns(status="s"), valid_statuses={"b", "a"}
+                       ).to_dict()["valid_statuses"] == ["a", "b"]
+
     options = ReadOptions(columns=OrderColumns(status="s"),
-                          valid_statuses={"交易成功", "paid", "shipped", "paid"})
+                          valid_statuses=["交易成功", "paid", "shipped", "paid"])
     assert options.to_dict()["valid_statuses"] == ["paid", "shipped", "交易成功"]

@@ -159,11 +159,13 @@ def test_errors():
     orders = hand_orders()
     with pytest.raises(ValueError, match=r"size_thresholds must be two increasing .* Got \(5, 1\)"):
         stability_size_grid(orders, size_thresholds=(5, 1))
-    with pytest.raises(ValueError, match=r"The 'min_purchase_days' parameter of stability_size_labels must be a whole "
-                       r"number >= 2\. Got 1 instead; pass e\.g\. min_purchase_days=3\."):
+    with pytest.raises(ValueError, match=r"The 'min_purchase_days' parameter of "
+                       r"stability_size_labels must be a whole number >= 2\. Got 1 instead; "
+                       r"pass e\.g\. min_purchase_days=3\."):
         stability_size_labels(orders, min_purchase_days=1)
-    with pytest.raises(ValueError, match=r"The 'max_gap_cv' parameter of stability_size_labels must be a positive "
-                       r"number > 0\. Got 0 instead; pass e\.g\. max_gap_cv=1\.0\."):
+    with pytest.raises(ValueError, match=r"The 'max_gap_cv' parameter of stability_size_labels "
+                       r"must be a positive number > 0\. Got 0 instead; pass e\.g\. "
+                       r"max_gap_cv=1\.0\."):
         stability_size_labels(orders, max_gap_cv=0)
     table = rfm_table(orders, as_of=AS_OF)
     with pytest.raises(SchemaError, match=r"missing \['gap_mean_days', 'gap_cv'\].*purchase_gap"):
