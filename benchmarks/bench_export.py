@@ -42,9 +42,9 @@ BEFORE = "eacc791"
 
 
 def _peak_mb() -> float:
-    import resource
+    from bench_core import peak_mb
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_mb()
 
 
 def child_core(path: str) -> dict:

@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_core import DUCKDB_SQL, ensure_data, replace_section  # noqa: E402
+from bench_core import DUCKDB_SQL, ensure_data, peak_mb, replace_section  # noqa: E402
 
 #: Steps of the job, in order: (label, functions of rfm_loyalty.analysis timed as that step).
 STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -78,7 +78,6 @@ def _wrap_steps(timings: dict[str, float]) -> None:
 
 def child(kind: str, path: str) -> None:
     """Run one measurement in this (fresh) process and print JSON."""
-    import resource
     import warnings
 
     warnings.simplefilter("ignore")  # BinningWarning, ModelWarning: not what is measured
@@ -118,7 +117,7 @@ def child(kind: str, path: str) -> None:
     else:
         raise SystemExit(f"unknown kind {kind!r}")
     out["seconds"] = time.perf_counter() - t0
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = peak_mb()
     print(json.dumps(out))
 
 
