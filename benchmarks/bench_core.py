@@ -105,7 +105,6 @@ def ensure_data(label: str, ids: str = "text") -> Path:
 
 def child(engine: str, path: str, out: str | None) -> None:
     """Run one measurement in this (fresh) process and print JSON."""
-
     import pandas as pd
 
     from rfm_loyalty.orders import OrderColumns, read_orders

@@ -35,16 +35,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_core import ensure_data, replace_section  # noqa: E402
+from bench_core import ensure_data, peak_mb, replace_section  # noqa: E402
 
 SIZES = {"100k": "1M", "1M": "10M"}  # customers -> bench_core's data label
 BEFORE = "eacc791"
-
-
-def _peak_mb() -> float:
-    from bench_core import peak_mb
-
-    return peak_mb()
 
 
 def child_core(path: str) -> dict:
@@ -53,7 +47,7 @@ def child_core(path: str) -> dict:
 
     t0 = time.perf_counter()
     table = rfm_table(read_orders(path, OrderColumns(order_id="order_id")))
-    return {"core": time.perf_counter() - t0, "customers": len(table), "peak_mb": _peak_mb()}
+    return {"core": time.perf_counter() - t0, "customers": len(table), "peak_mb": peak_mb()}
 
 
 def _analyze(path: str):
@@ -86,10 +80,10 @@ def child_job(path: str, scratch: str) -> dict:
     out: dict = {}
     result = _timed(out, "analyze", lambda: _analyze(path))
     out["customers"] = len(result.customers)
-    out["peak_mb_analyze"] = _peak_mb()
+    out["peak_mb_analyze"] = peak_mb()
     folder = Path(scratch)
     _timed(out, "export_csv", lambda: export_analysis(result, folder / "csv"))
-    out["peak_mb_analyze_export"] = _peak_mb()
+    out["peak_mb_analyze_export"] = peak_mb()
     out["csv_mb"] = sum(p.stat().st_size for p in (folder / "csv").iterdir()) / 1e6
     _timed(out, "export_parquet", lambda: export_analysis(result, folder / "parquet",
                                                           format="parquet"))
@@ -97,7 +91,7 @@ def child_job(path: str, scratch: str) -> dict:
     ax = plot_pareto(result.pareto)
     out["pareto_points_drawn"] = max(len(line.get_xdata()) for line in ax.lines)
     ax.figure.clf()
-    out["peak_mb_end"] = _peak_mb()
+    out["peak_mb_end"] = peak_mb()
     # the CSV export, step by step (the same work as export_analysis, one thread)
     tables = _timed(out, "step_typed_tables", lambda: arrow_tables(result))
     ready = _timed(out, "step_neutralise_and_text",
@@ -127,10 +121,10 @@ def child_before(path: str, scratch: str) -> dict:
 
     out: dict = {}
     result = _timed(out, "analyze", lambda: _analyze(path))
-    out["peak_mb_analyze"] = _peak_mb()
+    out["peak_mb_analyze"] = peak_mb()
     folder = Path(scratch)
     _timed(out, "export_csv", lambda: export_analysis(result, folder / "csv"))
-    out["peak_mb_analyze_export"] = _peak_mb()
+    out["peak_mb_analyze_export"] = peak_mb()
     _timed(out, "export_parquet", lambda: export_analysis(result, folder / "parquet",
                                                           format="parquet"))
     _timed(out, "report", lambda: write_report(result, folder / "report.html"))

@@ -374,11 +374,16 @@ def test_every_table_reads_back_as_the_earlier_writer_wrote_it(sample, tmp_path)
         assert old_meta["tables"][name]["columns"] == list(old.columns), name
         # the customer table gained the rank columns (schema version 2); the 1,000
         # customers' curves are whole at 1,001 points
-        # standard errors (and their intervals) come from a finite-difference Hessian,
-        # which reproduces to about 1e-8 relative across machines and BLAS builds
-        rtol = 1e-6 if name == "model_parameters" else 1e-12
-        pd.testing.assert_frame_equal(new[list(old.columns)], old, check_exact=False,
-                                      rtol=rtol, obj=name)
+        # standard errors (and the intervals built on them) come from a finite-difference
+        # Hessian, which reproduces to about 1e-8 relative across numpy/scipy builds;
+        # every other column, the estimates included, must agree to 1e-12
+        loose = [c for c in ("standard_error", "lower_95", "upper_95")
+                 if name == "model_parameters" and c in old.columns]
+        tight = [c for c in old.columns if c not in loose]
+        pd.testing.assert_frame_equal(new[tight], old[tight], check_exact=False,
+                                      rtol=1e-12, obj=name)
+        pd.testing.assert_frame_equal(new[loose], old[loose], check_exact=False,
+                                      rtol=1e-6, obj=name)
     new_meta = json.loads((tmp_path / "metadata.json").read_text(encoding="utf-8"))
     for key in ("as_of", "formula_neutralisation"):
         assert new_meta[key] == old_meta[key], key

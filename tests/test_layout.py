@@ -75,13 +75,10 @@ def test_the_code_cites_no_document_outside_the_repository():
 
 
 def test_the_layout_document_is_generated_from_the_code():
-    # docs/layout.md lists every module under its layer of the import contract; a new
-    # module (or one in no layer) makes the generator fail or the file differ
+    # docs/layout.md lists every module file under its layer of the import contract
+    # (which is exhaustive: lint-imports fails on a module in no layer); a new, moved or
+    # renamed module, or a changed docstring, makes the file differ
     script = SRC.parent / "scripts" / "make_layout_docs.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    text = (SRC.parent / "docs" / "layout.md").read_text(encoding="utf-8")
-    for path in _modules():
-        module = path.relative_to(SRC).with_suffix("").as_posix().removesuffix("/__init__")
-        assert f"`{module.replace('/', '.')}`" in text, module

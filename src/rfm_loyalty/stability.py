@@ -184,7 +184,10 @@ def stability_size_labels(
     b                static  medium
     c            short_term   small
     """
-    _check_options(min_tenure_days, min_purchase_days, max_gap_cv, max_overdue_ratio)
+    check_params("stability_size_labels", _LABEL_PARAMETERS, {
+        "min_tenure_days": min_tenure_days, "min_purchase_days": min_purchase_days,
+        "max_gap_cv": max_gap_cv, "max_overdue_ratio": max_overdue_ratio,
+    })
     table = _customer_table(orders_or_table, as_of)
     monetary = table["monetary_total"].to_numpy(dtype="float64")
     if size_thresholds is None:
@@ -378,10 +381,3 @@ _LABEL_PARAMETERS = {
     "max_gap_cv": Real(0.0, closed="right", what="a positive number", example=1.0),
     "max_overdue_ratio": Real(0.0, closed="right", what="a positive number", example=2.0),
 }
-
-
-def _check_options(min_tenure: Any, min_days: Any, max_cv: Any, overdue: Any) -> None:
-    check_params("stability_size_labels", _LABEL_PARAMETERS, {
-        "min_tenure_days": min_tenure, "min_purchase_days": min_days,
-        "max_gap_cv": max_cv, "max_overdue_ratio": overdue,
-    })
