@@ -21,7 +21,10 @@ import ast
 import sys
 from pathlib import Path
 
-import tomllib
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: import-linter (a dev dependency) brings tomli
+    import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "src" / "rfm_loyalty"
