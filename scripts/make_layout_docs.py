@@ -23,7 +23,7 @@ from pathlib import Path
 
 try:
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: import-linter (a dev dependency) brings tomli
+except ModuleNotFoundError:  # Python 3.10: tomli, a dev dependency there
     import tomli as tomllib
 
 REPO = Path(__file__).resolve().parents[1]
