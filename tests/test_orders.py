@@ -18,6 +18,7 @@ from rfm_loyalty import (
     SchemaError,
     prepare_orders,
     read_orders,
+    rfm_table,
 )
 from rfm_loyalty.orders import as_orders
 
@@ -461,3 +462,55 @@ def test_valid_statuses_are_recorded_sorted_without_repeats():
     options = ReadOptions(columns=OrderColumns(status="s"),
                           valid_statuses=["交易成功", "paid", "shipped", "paid"])
     assert options.to_dict()["valid_statuses"] == ["paid", "shipped", "交易成功"]
+
+
+def test_amount_decimals_are_found_from_the_data_and_sums_carry_no_residue():
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03",
+                                      "2024-01-01", "2024-01-05"]),
+        "amount": [0.1, 0.2, -0.3, 70.05, 0.04],
+    })
+    orders = prepare_orders(lines)
+    assert orders.amount_decimals == 2
+    table = rfm_table(orders)
+    # float sums: 0.1 + 0.2 - 0.3 = 5.6e-17 and 70.05 + 0.04 = 70.08999999999999
+    assert table.loc["a", "monetary_total"] == 0.0
+    assert table.loc["b", "monetary_total"] == 70.09
+    # given decimals win; amounts with no decimal form (1/3) leave them unknown
+    assert prepare_orders(lines, amount_decimals=4).amount_decimals == 4
+    thirds = lines.assign(amount=[1 / 3] * 5)
+    assert prepare_orders(thirds).amount_decimals is None
+
+
+def test_quantity_times_price_is_exact_at_the_decimals_of_its_factors():
+    lines = pd.DataFrame({
+        "customer_id": ["a", "a"],
+        "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+        "q": [3, 1], "p": [1.1, 0.25],
+    })
+    orders = prepare_orders(lines, OrderColumns(quantity="q", unit_price="p"))
+    assert orders.amount_decimals == 2  # 0 (quantity) + 2 (price)
+    # 3 * 1.1 is 3.3000000000000003 in floats; the line amount is the exact 3.3
+    assert rfm_table(orders).loc["a", "monetary_total"] == 3.55
+
+
+def test_real_data_monetary_totals_are_the_exact_decimal_sums(retail):
+    from decimal import Decimal
+
+    raw = pd.read_csv(REAL_DATA, dtype={"CustomerID": str, "InvoiceNo": str},
+                      usecols=["CustomerID", "Quantity", "UnitPrice"])
+    raw = raw.dropna(subset=["CustomerID"])
+    exact: dict[str, Decimal] = {}
+    for customer, quantity, price in zip(raw["CustomerID"], raw["Quantity"],
+                                         raw["UnitPrice"], strict=True):
+        key = customer.removesuffix(".0")
+        exact[key] = exact.get(key, Decimal(0)) + quantity * Decimal(repr(price))
+    table = rfm_table(retail)
+    assert retail.amount_decimals == 3  # unit prices such as 0.001 and 1.125 exist
+    expected = {c: float(v.quantize(Decimal("0.001"))) for c, v in exact.items()}
+    got = table["monetary_total"]
+    assert len(got) == 4338
+    assert all(got[c] == expected[c] for c in got.index)
+    # customers whose lines net to zero: exactly 0.0, not 4.5e-13
+    assert got["12454"] == 0.0 and got["13762"] == 0.0

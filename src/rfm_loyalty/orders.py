@@ -404,7 +404,7 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
         customer_codes=codes,
         customer_index=index,
         lines=lines,
-        amount_decimals=options.amount_decimals,
+        amount_decimals=ingest.amount_decimals,
     )
 
 

@@ -19,7 +19,7 @@ from rfm_loyalty._ingest.ids import (
     ids_as_text,
     missing_text,
 )
-from rfm_loyalty._ingest.numbers import parse_numbers
+from rfm_loyalty._ingest.numbers import MAX_DECIMALS, decimals_of, parse_numbers
 from rfm_loyalty.exceptions import DataQualityError
 
 if TYPE_CHECKING:
@@ -43,6 +43,12 @@ def _hash_in_parallel(customers: pd.Series, order_ids: pd.Series) -> bool:
         and pd.api.types.is_numeric_dtype(customers.dtype)
         and pd.api.types.is_numeric_dtype(order_ids.dtype)
     )
+
+
+def _product_decimals(quantity: int | None, price: int | None) -> int | None:
+    if quantity is None or price is None or quantity + price > MAX_DECIMALS:
+        return None
+    return quantity + price
 
 
 class Ingest:
@@ -77,8 +83,10 @@ class Ingest:
     def _parse_values(self, data: pd.DataFrame, options: ReadOptions) -> None:
         cols = options.order_columns
         self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, options.tz)
+        given = options.amount_decimals
         if cols.amount is not None:
             self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)
+            decimals = given if given is not None else decimals_of(self.amount, self.amount_bad)
         else:
             assert cols.quantity is not None and cols.unit_price is not None
             qty, qty_bad = parse_numbers(data[cols.quantity], cols.quantity)
@@ -86,6 +94,15 @@ class Ingest:
             with np.errstate(invalid="ignore", over="ignore"):
                 self.amount = qty * price
             self.amount_bad = qty_bad | price_bad | ~np.isfinite(self.amount)
+            decimals = given if given is not None else _product_decimals(
+                decimals_of(qty, qty_bad), decimals_of(price, price_bad))
+            if decimals is not None:
+                # 3 x 1.1 is 3.3000000000000003 in floats; the exact product has
+                # the decimals of its factors added, and rounding gives it back
+                self.amount = np.round(self.amount, decimals) + 0.0
+        #: decimals every amount has (given, or found from the data; None: unknown):
+        #: the sums of amounts are rounded to them (Orders.amount_decimals)
+        self.amount_decimals: int | None = decimals
         self.cost: np.ndarray | None = None
         self.cost_bad: np.ndarray | None = None
         if cols.cost is not None:
