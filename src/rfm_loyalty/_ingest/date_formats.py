@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,47 +82,42 @@ class TextDates:
         return self.frame["pattern"]
 
     def fields(self) -> tuple[np.ndarray, np.ndarray]:
-        """The first and second numbers of two-number values (0 elsewhere)."""
+        """Return the first and second numbers of two-number values (0 elsewhere)."""
         first = pd.to_numeric(self.frame["na"], errors="coerce").fillna(0).to_numpy(np.int64)
         second = pd.to_numeric(self.frame["nb"], errors="coerce").fillna(0).to_numpy(np.int64)
         return first, second
 
     def formats(self, dayfirst: bool) -> pd.Series:
-        """The strftime format of each value (``None`` for values of no pattern).
+        """Return the strftime format of each value (``None`` for values of no pattern).
 
         A UTC offset is written ``%z``; the caller decides what it means.
         """
         f = self.frame
-        fam = f["family"]
+        fam = f["family"].to_numpy(dtype=object)
         sep = _fill(_fill(f["isep"], f["nsep"]), "")
+        iso = "%Y" + sep + "%m" + sep + "%d"
         nn = ("%d" + sep + "%m" + sep + "%Y") if dayfirst else ("%m" + sep + "%d" + sep + "%Y")
-        date = pd.Series(np.select(
-            [fam == "iso", fam == "nn", fam == "zh"],
-            ["%Y" + sep + "%m" + sep + "%d", nn, pd.Series("%Y年%m月%d日", index=f.index)],
-            default=None,
-        ), index=f.index, dtype=object)
-        tsep = _fill(f["tsep"], "")
-        seconds = f["S"].notna()
-        fraction = f["f"].notna()
-        clock = pd.Series(
-            np.where(f["H"].notna(), "%H:%M", np.where(f["zH"].notna(), "%H时%M分", "")),
-            index=f.index, dtype=object,
-        )
-        clock = clock + np.where(f["H"].notna() & seconds, ":%S", "")
-        clock = clock + np.where(
-            f["H"].notna() & fraction, _fill(f["f"], ".").str[:1] + "%f", "")
-        clock = clock + np.where(f["zS"].notna(), "%S秒", "")
-        time = np.where(clock != "", tsep + clock, "")
-        zone = np.where(f["zone"].notna(), _fill(f["zone"], "").str.extract(
-            r"^(\s*)", expand=False).astype(object) + "%z", "")
-        out = date + time + zone
-        return out.where(fam != "", None)
+        date = np.where(fam == "iso", iso.to_numpy(dtype=object),
+                        np.where(fam == "nn", nn.to_numpy(dtype=object), "%Y年%m月%d日"))
+        hours = f["H"].notna().to_numpy()
+        clock = np.where(hours, "%H:%M", np.where(f["zH"].notna().to_numpy(), "%H时%M分", ""))
+        clock = clock.astype(object) + np.where(hours & f["S"].notna().to_numpy(), ":%S", "")
+        fraction = (_fill(f["f"], ".").str[:1] + "%f").to_numpy(dtype=object)
+        clock = clock + np.where(hours & f["f"].notna().to_numpy(), fraction, "")
+        clock = clock + np.where(f["zS"].notna().to_numpy(), "%S秒", "")
+        time = np.where(clock != "", _fill(f["tsep"], "").to_numpy(dtype=object) + clock, "")
+        blank = _fill(f["zone"], "").str.extract(r"^(\s*)", expand=False)
+        zone = np.where(f["zone"].notna().to_numpy(), _fill(blank, "").to_numpy(dtype=object)
+                        + "%z", "")
+        out = (date.astype(object) + time + zone).astype(object)
+        out[fam == ""] = None
+        return pd.Series(out, index=f.index, dtype="object")
 
 def _fill(values: pd.Series, other: object) -> pd.Series:
     """``values`` with missing entries taken from ``other`` (no dtype downcasting)."""
-    filler = other.to_numpy(dtype=object) if isinstance(other, pd.Series) else other
+    filler: Any = other.to_numpy(dtype=object) if isinstance(other, pd.Series) else other
     return pd.Series(np.where(values.isna().to_numpy(), filler, values.to_numpy(dtype=object)),
-                     index=values.index, dtype=object)
+                     index=values.index, dtype="object")
 
 
 def classify(values: Sequence[str] | pd.Index) -> TextDates:
@@ -158,7 +154,7 @@ def pattern_counts(values: pd.Series) -> list[tuple[DatePattern | None, int, str
     classified = classify(pd.Index(uniques, dtype=object))
     out: dict[DatePattern | None, list[int]] = {}
     for pattern, n, row in zip(classified.patterns(), counts, first_row, strict=True):
-        entry = out.setdefault(pattern, [0, row])
+        entry = out.setdefault(pattern, [0, int(row)])
         entry[0] += int(n)
         entry[1] = min(entry[1], int(row))
     ordered = sorted(out.items(), key=lambda item: item[1][1])
@@ -166,7 +162,7 @@ def pattern_counts(values: pd.Series) -> list[tuple[DatePattern | None, int, str
 
 
 def mixed_formats_error(name: str, values: pd.Series) -> SchemaError:
-    """The error for a column holding several date patterns, each with its count."""
+    """Return the error for a column of several date patterns, each with its count."""
     counts = [c for c in pattern_counts(values) if c[0] is not None]
     listed = "; ".join(
         f"{pattern.describe()} ({n:,} {'value' if n == 1 else 'values'}, e.g. {example!r})"

@@ -13,9 +13,8 @@ import pandas as pd
 from rfm_loyalty._ingest.text_dates import read_text_dates, to_datetimes
 from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
 
-
-_NS_MIN = np.datetime64(pd.Timestamp.min.ceil("s").to_datetime64(), "us")
-_NS_MAX = np.datetime64(pd.Timestamp.max.floor("s").to_datetime64(), "us")
+_NS_MIN = pd.Timestamp.min.ceil("s").to_datetime64().astype("datetime64[us]")
+_NS_MAX = pd.Timestamp.max.floor("s").to_datetime64().astype("datetime64[us]")
 #: Excel serial day numbers count from 1899-12-30 (serial 61 is 1900-03-01).
 _EXCEL_ORIGIN = np.datetime64("1899-12-30", "ns")
 _EXCEL_FIRST = 61
@@ -120,7 +119,7 @@ def _one_stamp(value: Any, tz: str | None) -> np.datetime64:
         return np.datetime64("NaT")
     if ts.tzinfo is not None:
         ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
-    return np.datetime64(ts.as_unit("us").asm8, "us")
+    return ts.as_unit("us").to_datetime64()
 
 
 def _in_range(parsed: pd.Series | np.ndarray) -> np.ndarray:
@@ -167,7 +166,7 @@ def _from_numbers(values: pd.Series, name: str, date_format: str, tz: str | None
             unit = 10**9 if date_format == "epoch_s" else 10**6
             nanos = np.round(numbers * unit)
             valid = np.isfinite(numbers)
-            base = 0
+            base = np.int64(0)
         limit = float(np.iinfo(np.int64).max) - abs(base) - _DAY_NS
         valid &= np.abs(nanos) < limit
     out = np.where(valid, nanos, 0).astype(np.int64) + base
@@ -179,6 +178,9 @@ def _from_numbers(values: pd.Series, name: str, date_format: str, tz: str | None
     return stamps
 
 
+#: The days an ``as_of`` may be (the day after it must be a nanosecond timestamp too).
+_AS_OF_MIN = pd.Timestamp("1677-09-22").as_unit("us")
+_AS_OF_END = pd.Timestamp("2262-04-11").as_unit("us")
 #: ISO 8601 calendar dates, optionally with a time: the only text ``as_of`` accepts.
 _ISO_DATE = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$"
@@ -229,10 +231,14 @@ def as_date(value: Any, *, name: str) -> pd.Timestamp:
             ts = pd.Timestamp(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidParameterError(
-            f"{wanted} within pandas' range (1677-09-22 to 2262-04-11). Got {value!r} instead."
+            f"{wanted} within pandas' range (1677-09-22 to 2262-04-10). Got {value!r} instead."
         ) from exc
     if ts is pd.NaT:
         raise InvalidParameterError(f"{wanted}. Got {value!r} instead.")
+    if not _AS_OF_MIN <= ts.as_unit("us") < _AS_OF_END:
+        raise InvalidParameterError(
+            f"{wanted} within pandas' range (1677-09-22 to 2262-04-10). Got {value!r} instead."
+        )
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return ts.normalize()

@@ -176,14 +176,14 @@ def _parse_all(
         month = second if dayfirst else first
         day = first if dayfirst else second
         turned = (month > 12) & (day <= 12) & (patterns == pattern).to_numpy()
-        other_way = [str(uniques[i]) for i in np.flatnonzero(turned)]
+        other_way = [str(uniques[int(i)]) for i in np.flatnonzero(turned)]
     parsed = parsed.astype("datetime64[us]")
     parsed[failed] = again.to_numpy()[codes]
     return parsed, other_way
 
 
 def _settling_value(text: pd.Series, parsed: pd.Series) -> str | None:
-    """A two-number value whose day is above 12 (it reads one way only), if any."""
+    """Return a two-number value whose day is above 12 (it reads one way only), if any."""
     stamps = parsed.to_numpy(dtype="datetime64[ns]")
     with np.errstate(invalid="ignore"):
         days = (stamps.astype("datetime64[D]") - stamps.astype("datetime64[M]")).astype(np.int64)
@@ -219,7 +219,7 @@ def _unreadable(name: str, text: pd.Series) -> SchemaError:
 
 
 def _two_readings_error(name: str, text: pd.Series) -> SchemaError:
-    """Some values read only day-first, others only month-first."""
+    """Return the error for values read only day-first mixed with values only month-first."""
     codes, uniques = pd.factorize(text.str.strip())
     classified = classify(pd.Index(uniques, dtype=object))
     first, second = classified.fields()
