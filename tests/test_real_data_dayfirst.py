@@ -78,9 +78,9 @@ def test_the_1_to_9_december_slice_is_ambiguous_without_dayfirst(files):
     assert message == (
         "Column 'InvoiceDate' holds dates that read both day-first and month-first: no value "
         "has a number above 12 before the year (e.g. '01/12/2011 08:12', '01/12/2011 08:14', "
-        "'01/12/2011 08:18'). Read day-first ('%d/%m/%Y %H:%M') they run from 2011-12-01 to 2011-12-09; read "
-        "month-first ('%m/%d/%Y %H:%M') they run from 2011-01-12 to 2011-09-12. Pass "
-        "dayfirst=True or dayfirst=False to say which reading is right.")
+        "'01/12/2011 08:18'). Read day-first ('%d/%m/%Y %H:%M') they run from 2011-12-01 to "
+        "2011-12-09; read month-first ('%m/%d/%Y %H:%M') they run from 2011-01-12 to "
+        "2011-09-12. Pass dayfirst=True or dayfirst=False to say which reading is right.")
 
 
 def test_the_1_to_9_december_slice_reads_right_with_dayfirst(files):
