@@ -132,10 +132,12 @@ def classify(values: Sequence[str] | pd.Index) -> TextDates:
     )
     sep = _fill(_fill(groups["isep"], groups["nsep"]), "")
     zone = groups["zone"].notna().to_numpy()
-    patterns = [
-        DatePattern(str(fam), s, bool(z)) if fam else None
-        for fam, s, z in zip(family, sep, zone, strict=True)
-    ]
+    keys = pd.Series(family, dtype=object) + "|" + sep.to_numpy(dtype=object) + "|" + np.where(
+        zone, "z", "")
+    codes, uniques = pd.factorize(keys)
+    made = [None if key.startswith("|") else DatePattern(
+        key.split("|")[0], key.split("|")[1], zone=key.endswith("|z")) for key in uniques]
+    patterns = np.array([*made, None], dtype=object)[codes]
     groups["pattern"] = pd.Series(patterns, index=groups.index, dtype=object)
     groups["family"] = family
     return TextDates(index, groups)

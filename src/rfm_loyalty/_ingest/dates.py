@@ -143,7 +143,7 @@ def _in_range(parsed: pd.Series | np.ndarray) -> np.ndarray:
 def _with_format(text: pd.Series, date_format: str, tz: str | None) -> pd.Series:
     """Text read with the caller's strftime pattern; what does not match is NaT."""
     fmt = date_format.strip()
-    parsed = to_datetimes(text, fmt, tz)
+    parsed = to_datetimes(text, fmt, tz, distinct=not fmt.startswith("%Y-%m-%d"))
     failed = parsed.isna().to_numpy() & text.notna().to_numpy()
     if failed.any():  # surrounding blanks are not part of the pattern
         again = to_datetimes(text[failed].str.strip(), fmt, tz)
