@@ -8,7 +8,7 @@ VENV_PD2 := .venv-pd2
 PYTEST_ARGS ?=
 
 .PHONY: demo test services lint test-pd3 test-pd2 bench bench-core bench-scoring bench-btyd \
-	bench-engines bench-pipeline bench-loyalty bench-export samples clean
+	bench-engines bench-pipeline bench-loyalty bench-export bench-dates samples clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench-pipeline: $(VENV)/.installed
 
 bench-loyalty: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_loyalty.py
+
+bench-dates: $(VENV)/.installed
+	$(VENV)/bin/python benchmarks/bench_dates.py --lines 13M
 
 bench-engines: $(VENV)/.installed
 	$(VENV)/bin/python benchmarks/bench_engines.py

@@ -28,7 +28,12 @@ from rfm_loyalty.engines import (
     from_spark,
     is_engine_source,
 )
-from rfm_loyalty.exceptions import DataQualityError, DataQualityWarning, SchemaError
+from rfm_loyalty.exceptions import (
+    DataQualityError,
+    DataQualityWarning,
+    InvalidParameterError,
+    SchemaError,
+)
 from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates, lifecycle_labels
 from rfm_loyalty.orders import OrderColumns, QualityReport, prepare_orders, read_orders
 from rfm_loyalty.summary import (
@@ -562,3 +567,74 @@ def test_real_data_through_duckdb_matches_pandas(real_orders: Any) -> None:
         lifecycle_labels(real_orders, rules=rules),
         lifecycle_from_aggregates(aggregates, rules=rules),
     )
+
+
+# ---------------------------------------------------------------------------
+# text dates: the engine reads every supported form as pandas does
+# ---------------------------------------------------------------------------
+
+TEXT_DATE_CASES = {
+    "iso with bad and out-of-range values": (
+        ["2024-01-05 10:00", "2024-01-06", "2300-01-01", "1500-06-01", "x", "", "2024-02-30"], {}),
+    "iso with slashes": (["2024/01/05", "2024/1/6 9:05"], {}),
+    "iso with dots and fractions": (["2024.01.05 10:00:00.25", "2024.1.6 8:00"], {}),
+    "day-first settled": (["13/01/2011 08:26", "01/12/2011 09:00", "2/3/2011 9:05"], {}),
+    "day-first with dashes": (["01-12-2011", "31-12-2011"], {}),
+    "month-first settled": (["12.13.2011", "01.12.2011"], {}),
+    "dayfirst given": (["01/12/2011 08:26", "09/12/2011 09:00", "12/13/2011"],
+                       {"dayfirst": True}),
+    "dayfirst=False given": (["01/12/2011 08:26", "09/12/2011 09:00"], {"dayfirst": False}),
+    "chinese": (["2011年12月9日 10时05分", "2011年1月19日", "2011年12月9日10:05:30",
+                 "2011年2月1日 8时5分30秒"], {}),
+    "offsets keep the wall clock": (
+        ["2024-01-02T02:00:00+05:00", "2024-01-02T23:00:00-05:00", "2024-01-03T23:00:00Z"], {}),
+    "offsets converted to tz": (
+        ["2024-01-02T02:00:00+05:00", "2024-01-02T23:00:00-05:00"], {"tz": "Asia/Tokyo"}),
+    "date_format given": (["05.01.2024 10:00", "13.01.2024 11:00", "2024-01-07"],
+                          {"date_format": "%d.%m.%Y %H:%M"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TEXT_DATE_CASES))
+def test_text_dates_read_as_pandas_reads_them(con: Any, case: str) -> None:
+    dates, options = TEXT_DATE_CASES[case]
+    lines = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(dates))],
+                          "order_date": dates, "amount": 1.0})
+    source = from_duckdb(con.from_df(lines), **options)
+    assert_engine_matches(source, lines, OrderColumns(), None, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        readings = source.aggregate().quality.readings
+        expected = prepare_orders(lines, **options).quality.readings
+    assert readings == expected
+
+
+@pytest.mark.parametrize(
+    ("dates", "message"),
+    [
+        (["01/12/2011", "09/12/2011"], r"holds dates that read both day-first and month-first"),
+        (["13/01/2011", "01/13/2011"], r"mixes day-first and month-first dates: 1 read only "
+                                       r"day-first \(e\.g\. '13/01/2011'\) and 1 read only "
+                                       r"month-first \(e\.g\. '01/13/2011'\)"),
+        # (the engine lists the patterns in the order of their sorted values)
+        (["05/01/2024", "2024-01-05"], r"mixes date formats: NN/NN/YYYY \(day-first or "
+                                       r"month-first\) \(1 value, e\.g\. '05/01/2024'\); "
+                                       r"YYYY-MM-DD \(1 value"),
+        (["2024-01-02T02:00:00+05:00", "2024-01-02T03:00:00"], r"YYYY-MM-DD with a UTC offset "
+                                                               r"\(1 value"),
+    ],
+)
+def test_text_dates_are_refused_with_the_pandas_error(con: Any, dates, message) -> None:
+    lines = pd.DataFrame({"customer_id": ["a"] * len(dates), "order_date": dates,
+                          "amount": 1.0})
+    with pytest.raises(SchemaError, match=message):
+        prepare_orders(lines)
+    with pytest.raises(SchemaError, match=message):
+        from_duckdb(con.from_df(lines)).aggregate()
+
+
+def test_numeric_date_formats_are_refused_by_the_engine(con: Any) -> None:
+    lines = pd.DataFrame({"customer_id": ["a"], "order_date": [45323.5], "amount": [1.0]})
+    with pytest.raises(InvalidParameterError, match=r"from_duckdb cannot honour "
+                                                    r"date_format='excel': convert the numbers"):
+        from_duckdb(con.from_df(lines), date_format="excel")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,14 @@ from rfm_loyalty._ingest.date_formats import (
 )
 from rfm_loyalty.exceptions import SchemaError
 
-__all__ = ["SAMPLE_ROWS", "choose_format", "read_text_dates", "to_datetimes"]
+__all__ = [
+    "SAMPLE_ROWS",
+    "TextFormats",
+    "choose_format",
+    "engine_formats",
+    "read_text_dates",
+    "to_datetimes",
+]
 
 #: Rows of a text column whose distinct values choose the format (strided over it).
 SAMPLE_ROWS = 2_000
@@ -132,10 +140,55 @@ def choose_format(
     return pattern, None, None, classified
 
 
+@dataclass(frozen=True)
+class TextFormats:
+    """The formats an engine reads a text date column with (the choice of pandas).
+
+    Attributes
+    ----------
+    formats : tuple of str
+        strftime formats without the UTC offset, the main one first.
+    zone : bool
+        Whether the values end with a UTC offset (to remove, for the wall
+        clock, or to convert to ``tz``).
+    reading : str
+        What ``QualityReport.readings["date"]`` says.
+    """
+
+    formats: tuple[str, ...]
+    zone: bool
+    reading: str
+
+
+def engine_formats(
+    distinct: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None
+) -> TextFormats:
+    """Choose the formats of a text date column from its distinct values.
+
+    The checks and errors are those of ``read_text_dates`` (which only ever
+    depend on which values occur, except the counts in messages, which are
+    counts of distinct values here).
+    """
+    text = pd.Series(distinct, dtype=object).reset_index(drop=True)
+    _, reading, pattern, order = _read(text, name, dayfirst=dayfirst, tz=tz)
+    classified = classify(pd.Index(text.str.strip(), dtype=object))
+    formats = classified.formats(order)[(classified.patterns() == pattern).to_numpy()]
+    main = [f for f, _ in Counter(formats.tolist()).most_common()]
+    plain = tuple(dict.fromkeys(f.replace("%z", "").rstrip() for f in main))
+    return TextFormats(plain, pattern.zone, reading)
+
+
 def read_text_dates(
     text: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None
 ) -> tuple[pd.Series, str]:
     """Parse a column of text dates with one inferred format; return it and the reading."""
+    parsed, reading, _, _ = _read(text, name, dayfirst=dayfirst, tz=tz)
+    return parsed, reading
+
+
+def _read(
+    text: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None
+) -> tuple[pd.Series, str, DatePattern, bool]:
     pattern, reading, settled_by, sample = choose_format(text, name, dayfirst)
     open_order = pattern.family == "nn" and reading is None
     order = bool(reading) if reading is not None else False  # month first until settled
@@ -156,7 +209,7 @@ def read_text_dates(
             settled_by = _settling_value(text, parsed)
             if settled_by is None:
                 raise _ambiguous_error(name, text, pattern, sample, tz)
-    return parsed, _describe(pattern, fmt, order, dayfirst, settled_by, tz)
+    return parsed, _describe(pattern, fmt, order, dayfirst, settled_by, tz), pattern, order
 
 
 def _parse_all(

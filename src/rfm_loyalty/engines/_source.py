@@ -23,7 +23,13 @@ from rfm_loyalty._ingest.accounting import (
 )
 from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.ids import TEXT_DTYPE, argsort_text
-from rfm_loyalty._ingest.options import OrderColumns, ReadOptions, read_options
+from rfm_loyalty._ingest.options import (
+    DATE_FORMAT_KEYWORDS,
+    OrderColumns,
+    ReadOptions,
+    read_options,
+)
+from rfm_loyalty._ingest.text_dates import TextFormats, engine_formats
 from rfm_loyalty._validation import Optional, Whole, check
 from rfm_loyalty.engines import _sql
 from rfm_loyalty.exceptions import DataQualityError, InvalidParameterError, SchemaError
@@ -135,12 +141,47 @@ class EngineSource:
 
     def line_options(self) -> _sql.LineOptions:
         """Return what the SQL line stage needs (column kinds read from the engine)."""
+        return self._line_options_and_dates()[0]
+
+    def _line_options_and_dates(self) -> tuple[_sql.LineOptions, TextFormats | None]:
+        kinds = self.runner.column_kinds()
+        dates = self._text_dates(kinds)
         return _sql.LineOptions(
             columns=self.columns,
-            kinds=self.runner.column_kinds(),
+            kinds=kinds,
             valid_statuses=self.valid_statuses,
             tz=self.tz,
-        )
+            date_formats=None if dates is None else dates.formats,
+            date_zone=dates is not None and dates.zone,
+        ), dates
+
+    def _text_dates(self, kinds: Mapping[str, str]) -> TextFormats | None:
+        """Return the formats of a text date column, chosen as pandas chooses them.
+
+        The distinct values of the column are read from the engine once and
+        go through the same inference (and the same errors) as
+        ``prepare_orders``; the engine then parses with the chosen formats.
+        """
+        name = self.columns.date
+        if kinds.get(name) != "text":
+            return None
+        fmt = self.options.date_format
+        if fmt is not None:
+            dates = TextFormats((fmt.replace("%z", "").rstrip(),), "%z" in fmt, "")
+        else:
+            col = self.runner.dialect.ident(name)
+            distinct = self.runner.fetch(
+                f"SELECT DISTINCT {col} AS v FROM {self.runner.source_name()} "
+                f"WHERE {col} IS NOT NULL ORDER BY v")["v"]
+            values = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
+            dates = engine_formats(values, name, dayfirst=self.options.dayfirst, tz=self.tz)
+        if self.engine == "spark" and (dates.zone or dates.formats[0] not in _SPARK_FORMS):
+            raise SchemaError(
+                f"from_spark reads text dates written YYYY-MM-DD (with an optional time) only; "
+                f"column {name!r} holds {dates.reading or fmt!r}. Convert it in Spark first "
+                "(to_timestamp(col, pattern)), or read the lines with read_orders."
+            )
+        return dates
 
     def sql(self, *, as_of: Any, window_days: int | None = None) -> str:
         """Return the aggregation query this source runs for ``as_of``, for reading.
@@ -219,7 +260,8 @@ class EngineSource:
         """
         window_days = check(window_days, Optional(Whole(minimum=0, unit="days")),
                             name="window_days", owner="EngineSource.aggregate")
-        d, opts, source = self.runner.dialect, self.line_options(), self.runner.source_name()
+        d, source = self.runner.dialect, self.runner.source_name()
+        opts, dates = self._line_options_and_dates()
         as_of_ts = self._effective_as_of(as_of)
         rows = self.runner.fetch(
             _sql.aggregation_query(
@@ -240,6 +282,8 @@ class EngineSource:
             if np.isfinite(last).any():
                 as_of_ts = pd.Timestamp(np.datetime64(int(np.nanmax(last)), "D"))
         report_args = self._account(counts)
+        if dates is not None and dates.reading:
+            report_args["readings"] = {"date": dates.reading}
         if as_of_ts is None or report_args["rows_used"] == 0:
             raise SchemaError(
                 f"No valid order row remains: all {report_args['rows_in']:,} rows were dropped "
@@ -380,9 +424,13 @@ def _assemble(
     return EngineResult(aggregates=frame, quality=quality, as_of=as_of)
 
 
+#: The text date formats the Spark cast reads as pandas does.
+_SPARK_FORMS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f")
+
 #: Reading options the engines do not implement yet; refused before any query runs.
 _NOT_IN_ENGINES: tuple[str, ...] = (
-    "date_format", "dayfirst", "decimal", "thousands", "amount_decimals", "encoding", "sep",
+    "decimal", "thousands", "amount_decimals", "encoding", "sep",
     "sheet_name",
 )
 
@@ -397,6 +445,11 @@ def engine_options(caller: str, columns: Any, options: Mapping[str, Any]) -> Rea
         raise InvalidParameterError(
             f"{caller} needs the columns named: columns='auto' is not supported for an "
             "engine source. Pass OrderColumns(customer=..., date=..., amount=...)."
+        )
+    if settings.date_format in DATE_FORMAT_KEYWORDS:
+        raise InvalidParameterError(
+            f"{caller} cannot honour date_format={settings.date_format!r}: convert the numbers "
+            "to timestamps in the engine, or read the lines with read_orders."
         )
     refused = sorted(set(settings.given()) & set(_NOT_IN_ENGINES))
     if refused:

@@ -163,6 +163,10 @@ class LineOptions:
     kinds: Mapping[str, str]
     valid_statuses: tuple[Any, ...] | None = None
     tz: str | None = None
+    #: strftime formats of a text date column (the choice of pandas), main one first
+    date_formats: tuple[str, ...] | None = None
+    #: whether those text dates end with a UTC offset
+    date_zone: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -220,7 +224,38 @@ def _customer_expr(d: Dialect, name: str, kind: str) -> str:
     )
 
 
-def _timestamp_expr(d: Dialect, name: str, kind: str, tz: str | None) -> str:
+#: A UTC offset at the end of a text date (removed for the wall clock).
+_TEXT_OFFSET = r"\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+#: The nanosecond range of pandas, to the second: later or earlier dates are bad_date.
+_NS_RANGE = ("1677-09-21 00:12:44", "2262-04-11 23:47:16")
+
+
+def _text_timestamp(
+    d: Dialect, col: str, formats: tuple[str, ...], zone: bool, tz: str | None
+) -> str:
+    """Text dates read with the formats pandas chose, in pandas' nanosecond range."""
+    text = f"trim({col})"
+    if zone and tz is None:  # the wall-clock time written is kept
+        text = f"regexp_replace({text}, {d.literal(_TEXT_OFFSET)}, '')"
+    elif zone:  # instants, converted to tz
+        text = f"regexp_replace({text}, 'Z$', '+00:00')"
+        formats = tuple(f + "%z" for f in formats)
+    if not formats or d.name != "duckdb":
+        # Spark: its cast reads the ISO forms the Spark source lets through
+        parsed = f"try_cast({text} AS {d.timestamp_type})"
+    else:
+        listed = ", ".join(d.literal(f) for f in formats)
+        parsed = f"try_strptime({text}, [{listed}])"
+        if zone and tz is not None:
+            parsed = f"timezone({d.literal(tz)}, {parsed})"
+    low, high = (f"{d.timestamp_type} '{bound}'" for bound in _NS_RANGE)
+    return f"CASE WHEN {parsed} BETWEEN {low} AND {high} THEN {parsed} END"
+
+
+def _timestamp_expr(
+    d: Dialect, name: str, kind: str, tz: str | None,
+    formats: tuple[str, ...] | None = None, zone: bool = False,
+) -> str:
     col = d.ident(name)
     if kind in ("timestamp", "date"):
         return d.timestamp(col)
@@ -228,7 +263,7 @@ def _timestamp_expr(d: Dialect, name: str, kind: str, tz: str | None) -> str:
         # an instant: its calendar day is the wall clock in tz (default UTC)
         return f"timezone({d.literal(tz or 'UTC')}, {col})"
     if kind == "text":
-        return f"try_cast(trim({col}) AS {d.timestamp_type})"
+        return _text_timestamp(d, col, formats or (), zone, tz)
     if kind in ("integer", "float", "decimal", "boolean"):
         raise SchemaError(
             f"Column {name!r} holds numbers ({kind}), not dates. Convert it to a timestamp "
@@ -261,7 +296,8 @@ def _parsed_select(d: Dialect, opts: LineOptions) -> str:
     cols, kinds = opts.columns, opts.kinds
     fields = [
         f"{_customer_expr(d, cols.customer, kinds[cols.customer])} AS customer_id",
-        f"{_timestamp_expr(d, cols.date, kinds[cols.date], opts.tz)} AS ts",
+        _timestamp_expr(d, cols.date, kinds[cols.date], opts.tz, opts.date_formats,
+                        opts.date_zone) + " AS ts",
     ]
     if cols.amount is not None:
         fields.append(f"{_number_expr(d, cols.amount, kinds[cols.amount])} AS amount")
