@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 
 from rfm_loyalty._ingest.ids import ids_as_text
 from rfm_loyalty.engines import _sql, from_spark
-from rfm_loyalty.exceptions import DataQualityWarning
+from rfm_loyalty.exceptions import DataQualityWarning, SchemaError
 from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates, lifecycle_labels
-from rfm_loyalty.orders import read_orders
+from rfm_loyalty.orders import OrderColumns, read_orders
 from rfm_loyalty.summary import (
     btyd_from_aggregates,
     btyd_summary,
@@ -177,3 +177,18 @@ def test_timestamp_type_uses_the_session_time_zone(spark: Any) -> None:
     table = quiet(rfm_table, from_spark(frame))
     assert table.loc["a", "purchase_days"] == 2
     assert table.attrs["as_of"] == "2024-01-02"
+
+
+def test_iso_text_dates_match_pandas_and_other_forms_are_refused(spark: Any) -> None:
+    iso = ["2024-01-05 10:00", "2024-1-6", "2024-01-07T08:00:00", "2300-01-01", "x", "2024-02-30"]
+    lines = pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(iso))],
+                          "order_date": iso, "amount": 1.0})
+    assert_engine_matches(from_spark(to_spark(spark, lines)), lines, OrderColumns(), None)
+    day_first = lines.assign(order_date=["13/01/2011", "01/12/2011"] * 3)
+    source = from_spark(to_spark(spark, day_first))
+    with pytest.raises(SchemaError, match=r"from_spark reads text dates written YYYY-MM-DD "
+                                          r"\(with an optional time\) only; column 'order_date' "
+                                          r"holds \"NN/NN/YYYY .*day-first.*Convert it in Spark "
+                                          r"first \(to_timestamp\(col, pattern\)\), or read the "
+                                          r"lines with read_orders\."):
+        source.aggregate()
