@@ -474,3 +474,24 @@ def test_curve_points_checks_its_grid():
     with pytest.raises(ValueError, match=r"'points' parameter of curve_points must be a whole "
                                          r"number >= 2. Got 1 instead; pass e.g. points=1001"):
         curve_points(curve, points=1)
+
+
+@pytest.mark.parametrize(
+    ("ids", "repeated"),
+    [
+        (["a", "b", "c"], False),  # sorted: the comparison settles it
+        (["c", "a", "b"], False),  # unsorted and unique: counted
+        (["a", "b", "b"], True),  # sorted, not strictly
+        (["b", "a", "b"], True),
+        (["a", None, "b"], False),  # a missing id is counted, not compared
+        (["a", None, None], True),
+    ],
+)
+def test_repeated_text_ids_found_sorted_or_not(ids, repeated):
+    index = pd.Index(pd.array(ids, dtype="string[pyarrow]"))
+    values = pd.Series(np.arange(len(ids), dtype="float64"), index=index)
+    if repeated:
+        with pytest.raises(ValueError, match="appear more than once"):
+            pareto(values)
+    else:
+        assert pareto(values).n_customers == len(ids)
