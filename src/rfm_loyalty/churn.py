@@ -782,13 +782,16 @@ def _flow_revenue(
     n_periods: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Net revenue per period of customers in their first period vs later ones."""
-    known = coded.buyer[coded.order_code]  # customers who never bought: neither column
-    code = coded.order_code[known]
-    order_k = _period_ordinals(coded.order_day[known], freq) - first_period
-    amount = base.require_orders("customer_flow").frame["amount"].to_numpy(
-        dtype="float64")[known]
-    own_first = first_k[code]
-    revenue = []
-    for mask in (order_k == own_first, order_k > own_first):
-        revenue.append(np.bincount(order_k[mask], weights=amount[mask], minlength=n_periods))
+    order_k = _period_ordinals(coded.order_day, freq) - first_period
+    own_first = first_k[coded.order_code]
+    amount = base.require_orders("customer_flow").frame["amount"].to_numpy(dtype="float64")
+    # One bin per (period, relation): 0 = dated before the customer's first
+    # purchase period, or a customer who never bought (neither column);
+    # 1 = in the first purchase period; 2 = later. A single pass over the
+    # orders instead of a mask and a sum per column.
+    relation = np.sign(order_k - own_first) + 1
+    relation[~coded.buyer[coded.order_code]] = 0
+    cell = np.where(relation == 0, 0, order_k * 3 + relation)
+    sums = np.bincount(cell, weights=amount, minlength=3 * n_periods)
+    revenue = sums.reshape(n_periods, 3)[:, 1:].T
     return base.money(revenue[0]), base.money(revenue[1])
