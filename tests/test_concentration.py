@@ -495,3 +495,12 @@ def test_repeated_text_ids_found_sorted_or_not(ids, repeated):
             pareto(values)
     else:
         assert pareto(values).n_customers == len(ids)
+
+
+@pytest.mark.parametrize("ids", [["a", "b", "c", "d"], ["d", "b", "a", "c"], ["b", "é", "a", "z"]])
+def test_equal_values_rank_in_id_order_whatever_the_input_order(ids):
+    # sorted Arrow ids take the no-sort path, others are sorted: same ranking
+    values = pd.Series([5.0, 7.0, 5.0, 7.0],
+                       index=pd.Index(pd.array(ids, dtype="string[pyarrow]")))
+    expected = sorted(ids[i] for i in (1, 3)) + sorted(ids[i] for i in (0, 2))
+    assert pareto(values).ranked.index.tolist() == expected
