@@ -4,7 +4,7 @@ Run:  make bench-pipeline   (or: .venv/bin/python benchmarks/bench_pipeline.py -
 
 The same synthetic Parquet files as ``bench_core.py`` (benchmarks/.data/,
 written once). Every measurement runs in a fresh subprocess, so that its peak
-memory (ru_maxrss) is its own, and the three kinds alternate, ``--repeats``
+memory (VmHWM) is its own, and the three kinds alternate, ``--repeats``
 times each (median reported):
 
 * ``core``: ``rfm_table(read_orders(path, columns))``, the baseline the issue
