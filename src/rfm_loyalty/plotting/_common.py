@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -296,8 +297,13 @@ def find_cjk_font() -> str | None:
     """Return the first font family matplotlib knows that has Chinese characters.
 
     The families of :data:`CJK_FONT_CANDIDATES` are tried in order, then any
-    family with "CJK" in its name. Cached: matplotlib's own font list is
-    built once per process too.
+    family with "CJK" in its name. When matplotlib's font list (cached on
+    disk when matplotlib first ran) has none, the system's CJK font files
+    (Noto/Source Han, WenQuanYi, Droid Sans Fallback) are registered with
+    ``matplotlib.font_manager.fontManager.addfont`` and the search is
+    repeated: a font installed after that cache was built is found without
+    removing it. Cached: matplotlib's own font list is built once per
+    process too.
 
     Returns
     -------
@@ -314,7 +320,27 @@ def find_cjk_font() -> str | None:
     """
     from matplotlib import font_manager
 
-    known = {entry.name for entry in font_manager.fontManager.ttflist}
+    found = _known_cjk_font(font_manager.fontManager)
+    if found is None:
+        # A font installed after matplotlib built its font cache (the usual case right
+        # after 'apt-get install fonts-noto-cjk') is missing from its list until the
+        # cache is removed: register the system's CJK font files, as the user would.
+        for path in sorted(font_manager.findSystemFonts()):
+            if any(key in Path(path).name.lower() for key in _CJK_FILE_KEYS):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file
+                    continue
+        found = _known_cjk_font(font_manager.fontManager)
+    return found
+
+
+#: Parts of the file names of common CJK fonts (Noto / Source Han, WenQuanYi, Droid).
+_CJK_FILE_KEYS = ("cjk", "sourcehan", "wqy", "wenquanyi", "droidsansfallback")
+
+
+def _known_cjk_font(manager: Any) -> str | None:
+    known = {entry.name for entry in manager.ttflist}
     for name in CJK_FONT_CANDIDATES:
         if name in known:
             return name

@@ -140,9 +140,9 @@ def plot_rfm_heatmap(
     n_bins : int, optional
         The number of score bins asked for (``Analysis.params["n_bins"]``).
         When ties left a dimension fewer bins (its highest score is lower),
-        a note under the axes says so, e.g. "Frequency: 4 of 5 score bins
-        (ties left fewer distinct values)", instead of a grid that silently
-        lacks a column.
+        a second line of the x label says so, e.g. "Frequency: 4 of 5 score
+        bins (ties left fewer distinct values)", instead of a grid that
+        silently lacks a column.
 
     Returns
     -------
@@ -213,12 +213,8 @@ def plot_rfm_heatmap(
         short = [labels(key, got=got, asked=n_bins)
                  for key, got in (("bins_recency", n_r), ("bins_frequency", n_f))
                  if got < n_bins]
-        if short:
-            # Under the x label, inside the figure: constrained layout makes room for it.
-            ax.annotate("; ".join(short) + labels("bins_ties"), (0.5, 0.0),
-                        xycoords="axes fraction", xytext=(0, -42),
-                        textcoords="offset points", ha="center", va="top", fontsize=8,
-                        color="#8a5a00")
+        if short:  # a second line of the x label: the layout makes room for it
+            ax.set_xlabel(labels("f_score") + "\n" + "; ".join(short) + labels("bins_ties"))
     labels.apply_font(ax, colourbar.ax)
     return ax
 
@@ -239,6 +235,12 @@ _ACTION_X = 1.3 * 0.45
 _GLYPH_EM = {False: 0.6, True: 1.05}
 
 
+def _axes_size_pt(ax: Any) -> tuple[float, float]:
+    """Width and height of the axes in points, at their current position."""
+    scale = 72.0 / float(ax.figure.dpi)
+    return float(ax.bbox.width) * scale, float(ax.bbox.height) * scale
+
+
 def _fit_actions(ax: Any, texts: list[str], wrap_chars: int, *, zh: bool
                  ) -> tuple[float, list[str]]:
     """Wrap the action texts and pick a font size so that they stay inside the axes.
@@ -247,12 +249,10 @@ def _fit_actions(ax: Any, texts: list[str], wrap_chars: int, *, zh: bool
     frame), the height one row per cohort; sizes from 8 down to 6 points are
     tried, and a text still too long at 6 points is cut with an ellipsis.
     """
-    fig = ax.figure
-    width_in, height_in = fig.get_size_inches()
-    box = ax.get_position()
+    width_pt, height_pt = _axes_size_pt(ax)
     # 0.9: constrained layout may still narrow the axes for the tick labels.
-    room_pt = box.width * width_in * 72.0 * (1.0 - _ACTION_X) * 0.9
-    row_pt = box.height * height_in * 72.0 / max(len(texts), 1) * 0.95
+    room_pt = width_pt * (1.0 - _ACTION_X) * 0.9
+    row_pt = height_pt / max(len(texts), 1) * 0.95
     for size in (8.0, 7.0, 6.0):
         chars = max(8, min(wrap_chars, int(room_pt / (_GLYPH_EM[zh] * size))))
         lines = max(1, int(row_pt / (1.2 * size)))
@@ -379,7 +379,11 @@ def plot_lifecycle(
         ticks = np.asarray(MaxNLocator(nbins=5).tick_values(0, top))
         ax.set_xticks(ticks[ticks <= top * 1.2])
     else:
-        ax.set_xlim(0, top * 1.25)
+        # Room right of the longest bar for its label: the label's estimated width
+        # as a share of the axes, so that narrow axes keep it inside the frame.
+        longest = max((len(t.get_text()) for t in ax.texts), default=0)
+        room = longest * _GLYPH_EM[False] * 9.0 / (_axes_size_pt(ax)[0] * 0.9)
+        ax.set_xlim(0, top / max(1.0 - room, 0.35))
     ax.set_xlabel(labels("lifecycle_axis"))
     ax.set_ylabel(labels("lifecycle"))
     ax.set_title(labels("lifecycle_title"))
