@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rfm_loyalty import DataQualityWarning, SchemaError, prepare_orders
 from rfm_loyalty._ingest.date_formats import DatePattern, classify, pattern_counts
@@ -337,3 +339,33 @@ def test_parse_dates_keeps_datetime_columns_untouched():
     assert out.dtype == np.dtype("datetime64[ns]")
     assert bad.tolist() == [False, True] and reading is None
     assert out[0] == np.datetime64("2024-01-02T10:00")
+
+
+# --- the order of the rows decides nothing ------------------------------------------------
+
+_FORMS = ["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y", "%Y年%m月%d日 %H时%M分"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    days=st.lists(st.integers(0, 3 * 365), min_size=1, max_size=40),
+    form=st.sampled_from(_FORMS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_shuffling_the_rows_changes_neither_the_dates_nor_the_error(days, form, seed):
+    stamps = pd.Timestamp("2010-01-01 08:30") + pd.to_timedelta(days, unit="D")
+    text = list(stamps.strftime(form))
+    shuffled = list(np.random.default_rng(seed).permutation(np.array(text, dtype=object)))
+
+    def outcome(values):
+        try:
+            out, bad, _ = parse_dates(pd.Series(values, dtype=object), "d")
+        except SchemaError as error:
+            return type(error), str(error).split(":")[0]
+        return dict(zip(values, out.tolist(), strict=True)), int(bad.sum())
+
+    first, second = outcome(text), outcome(shuffled)
+    assert first == second
+    if isinstance(first[0], dict):  # read: every value is the date it was written from
+        written = pd.to_datetime(pd.Series(text), format=form).astype("datetime64[ns]")
+        assert first[0] == dict(zip(text, written.to_numpy().tolist(), strict=True))
