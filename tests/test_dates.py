@@ -245,8 +245,16 @@ def test_numbers_without_date_format_name_the_fix():
     assert str(caught.value) == (
         "Column 'order_date' holds numbers (float64), not dates. Pass date_format='excel' for "
         "Excel serial day numbers, date_format='epoch_s' or 'epoch_ms' for seconds or "
-        "milliseconds since 1970-01-01 (UTC), or convert it with pd.to_datetime(..., unit=...)."
+        "milliseconds since 1970-01-01 (UTC), date_format='%Y%m%d' for numbers such as "
+        "20240105, or convert it with pd.to_datetime(..., unit=...)."
     )
+
+
+def test_numbers_written_as_digits_read_with_a_strftime_pattern():
+    assert read([20240105, 20240113, 202401, np.nan], date_format="%Y%m%d") == [
+        "2024-01-05 00:00:00", "2024-01-13 00:00:00", None, None]
+    assert read([20240105.0, 20240106.5], date_format="%Y%m%d") == [
+        "2024-01-05 00:00:00", None]
 
 
 # --- outside the nanosecond range ----------------------------------------------------------

@@ -53,13 +53,19 @@ def parse_dates(
         out = values.to_numpy(dtype="datetime64[ns]")
     elif date_format in DATE_NUMBER_FORMATS:
         out = _from_numbers(values, name, date_format, tz)
-    elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    elif pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and date_format is None
+    ):
         raise SchemaError(
             f"Column {name!r} holds numbers ({dtype}), not dates. Pass "
             "date_format='excel' for Excel serial day numbers, date_format='epoch_s' or "
-            "'epoch_ms' for seconds or milliseconds since 1970-01-01 (UTC), or convert it "
-            "with pd.to_datetime(..., unit=...)."
+            "'epoch_ms' for seconds or milliseconds since 1970-01-01 (UTC), "
+            "date_format='%Y%m%d' for numbers such as 20240105, or convert it with "
+            "pd.to_datetime(..., unit=...)."
         )
+    elif pd.api.types.is_numeric_dtype(dtype):  # digits such as 20240105, with a pattern
+        assert date_format is not None
+        out = _in_range(_with_format(_digits(values), date_format, tz))
     else:
         text = values.reset_index(drop=True)
         kind = pd.api.types.infer_dtype(text, skipna=True)
@@ -150,6 +156,16 @@ def _with_format(text: pd.Series, date_format: str, tz: str | None) -> pd.Series
         parsed = parsed.copy()
         parsed[failed] = again.to_numpy()
     return parsed
+
+
+def _digits(values: pd.Series) -> pd.Series:
+    """Whole numbers as their digits (``20240105.0`` -> ``"20240105"``); others missing."""
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(numbers) & (numbers == np.round(numbers)) & (np.abs(numbers) < 2**53)
+    text = np.full(len(numbers), None, dtype=object)
+    text[whole] = np.char.mod("%d", numbers[whole].astype(np.int64)).astype(object)
+    return pd.Series(text, dtype=object)
 
 
 def _from_numbers(values: pd.Series, name: str, date_format: str, tz: str | None) -> np.ndarray:
