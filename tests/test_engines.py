@@ -638,3 +638,20 @@ def test_numeric_date_formats_are_refused_by_the_engine(con: Any) -> None:
     with pytest.raises(InvalidParameterError, match=r"from_duckdb cannot honour "
                                                     r"date_format='excel': convert the numbers"):
         from_duckdb(con.from_df(lines), date_format="excel")
+
+
+def test_csv_dates_are_read_by_the_pandas_rules_not_the_duckdb_sniffer(tmp_path: Path) -> None:
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("customer_id,order_date,amount\nx,01/02/2024,1\ny,03/04/2024,2\n")
+    with pytest.raises(SchemaError, match=r"holds dates that read both day-first and "
+                                          r"month-first"):
+        from_duckdb(ambiguous).aggregate()
+    settled = tmp_path / "settled.csv"
+    settled.write_text("customer_id,order_date,amount\nx,13/02/2024,1\ny,03/04/2024,2\n"
+                       "z,2024-01-05,3\n")
+    with pytest.raises(SchemaError, match=r"mixes date formats"):
+        from_duckdb(settled).aggregate()
+    settled.write_text("customer_id,order_date,amount\nx,13/02/2024,1\ny,03/04/2024,2\n")
+    table = from_duckdb(settled, dayfirst=True).aggregate().aggregates
+    assert table["first_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-13",
+                                                                          "2024-04-03"]

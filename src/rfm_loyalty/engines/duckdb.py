@@ -203,7 +203,9 @@ def _read_files(connection: Any, source: Any, cols: OrderColumns) -> Any:
     if all(n.endswith(_PARQUET) for n in names):
         return connection.sql(f"SELECT * FROM read_parquet({listing})")
     if all(n.endswith(_CSV) for n in names):
-        id_columns = [c for c in (cols.customer, cols.order_id) if c is not None]
+        # ids as text; dates as text too, read by the rules of prepare_orders (the
+        # CSV sniffer would take 01/02/2024 as 1 February without a word)
+        id_columns = [c for c in (cols.customer, cols.order_id, cols.date) if c is not None]
         types = ", ".join(f"{_sql.DUCKDB.literal(c)}: 'VARCHAR'" for c in id_columns)
         delimiter = "'\t'" if all(".tsv" in n for n in names) else "','"
         return connection.sql(
