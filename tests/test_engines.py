@@ -655,3 +655,25 @@ def test_csv_dates_are_read_by_the_pandas_rules_not_the_duckdb_sniffer(tmp_path:
     table = from_duckdb(settled, dayfirst=True).aggregate().aggregates
     assert table["first_purchase"].dt.strftime("%Y-%m-%d").tolist() == ["2024-02-13",
                                                                           "2024-04-03"]
+
+
+_DATE_FORMS = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d", "%d/%m/%Y %H:%M", "%m-%d-%Y", "%d.%m.%Y",
+               "%Y年%m月%d日 %H时%M分", "%Y-%m-%dT%H:%M:%S+08:00"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    days=st.lists(st.integers(0, 2 * 365), min_size=1, max_size=12),
+    forms=st.lists(st.sampled_from(_DATE_FORMS), min_size=1, max_size=2),
+    junk=st.lists(st.sampled_from(["", "soon", "2300-01-01", "31/02/2024"]), max_size=2),
+    dayfirst=st.sampled_from([None, True, False]),
+)
+def test_random_text_dates_read_as_pandas_reads_them(con: Any, days, forms, junk, dayfirst):
+    stamps = pd.Timestamp("2023-01-01 09:30") + pd.to_timedelta(days, unit="D")
+    text = [s.strftime(forms[i % len(forms)]) for i, s in enumerate(stamps)] + junk
+    lines = pd.DataFrame({"customer_id": [f"c{i % 3}" for i in range(len(text))],
+                          "order_date": text, "amount": 1.0})
+    options = {} if dayfirst is None else {"dayfirst": dayfirst}
+    assert_engine_matches(from_duckdb(con.from_df(lines), **options), lines, OrderColumns(),
+                          None, **options)
