@@ -69,6 +69,11 @@ def test_fractional_seconds_are_kept():
     assert orders.frame["order_date"].min() == pd.Timestamp("2024-01-05 10:00:00.250")
 
 
+def test_the_reading_lists_every_format_that_read_a_value():
+    assert date_reading(["2024-01-05 10:00", "2024-01-06", "2024-01-07 11:00", "2024-01-31"]) == (
+        "YYYY-MM-DD, formats '%Y-%m-%d', '%Y-%m-%d %H:%M'")
+
+
 def test_the_reading_names_the_pattern_and_format():
     assert date_reading(["2024-01-05 10:00", "2024-01-06 11:00"]) == (
         "YYYY-MM-DD, format '%Y-%m-%d %H:%M'")
@@ -377,3 +382,13 @@ def test_shuffling_the_rows_changes_neither_the_dates_nor_the_error(days, form, 
     if isinstance(first[0], dict):  # read: every value is the date it was written from
         written = pd.to_datetime(pd.Series(text), format=form).astype("datetime64[ns]")
         assert first[0] == dict(zip(text, written.to_numpy().tolist(), strict=True))
+
+
+def test_twelve_hour_clock_times():
+    dates = ["12/1/2010 8:26:00 AM", "12/13/2010 12:05:00 PM", "12/14/2010 12:05:00 AM",
+             "1/2/2011 11:59:59 pm"]
+    assert read(dates) == ["2010-12-01 08:26:00", "2010-12-13 12:05:00", "2010-12-14 00:05:00",
+                           "2011-01-02 23:59:59"]
+    assert date_reading(dates) == (
+        "NN/NN/YYYY (day-first or month-first), format '%m/%d/%Y %I:%M:%S %p'; month-first "
+        "(settled by values such as '12/13/2010 12:05:00 PM')")

@@ -590,6 +590,8 @@ TEXT_DATE_CASES = {
         ["2024-01-02T02:00:00+05:00", "2024-01-02T23:00:00-05:00", "2024-01-03T23:00:00Z"], {}),
     "offsets converted to tz": (
         ["2024-01-02T02:00:00+05:00", "2024-01-02T23:00:00-05:00"], {"tz": "Asia/Tokyo"}),
+    "twelve-hour clock": (["12/1/2010 8:26:00 AM", "12/13/2010 12:05 PM", "1/2/2011 9:05pm"],
+                          {}),
     "date_format given": (["05.01.2024 10:00", "13.01.2024 11:00", "2024-01-07"],
                           {"date_format": "%d.%m.%Y %H:%M"}),
 }
@@ -658,7 +660,7 @@ def test_csv_dates_are_read_by_the_pandas_rules_not_the_duckdb_sniffer(tmp_path:
 
 
 _DATE_FORMS = ["%Y-%m-%d %H:%M:%S", "%Y/%m/%d", "%d/%m/%Y %H:%M", "%m-%d-%Y", "%d.%m.%Y",
-               "%Y年%m月%d日 %H时%M分", "%Y-%m-%dT%H:%M:%S+08:00"]
+               "%Y年%m月%d日 %H时%M分", "%Y-%m-%dT%H:%M:%S+08:00", "%m/%d/%Y %I:%M %p"]
 
 
 @settings(max_examples=40, deadline=None,

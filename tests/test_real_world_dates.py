@@ -93,7 +93,9 @@ def test_mixed_format_file_lists_each_pattern_with_its_count():
 def test_chinese_dates_with_every_time_style():
     orders, customers = table("dates_chinese.csv")
     assert customers == FEBRUARY
-    assert orders.quality.readings["date"] == "YYYY年M月D日, format '%Y年%m月%d日 %H:%M'"
+    assert orders.quality.readings["date"] == (
+        "YYYY年M月D日, formats '%Y年%m月%d日', '%Y年%m月%d日 %H:%M', '%Y年%m月%d日 %H:%M:%S', "
+        "'%Y年%m月%d日 %H时%M分', '%Y年%m月%d日 %H时%M分%S秒'")
     assert orders.frame["order_date"].sort_values().dt.strftime("%H:%M:%S").tolist() == [
         "09:15:00", "18:40:00", "10:05:30", "00:00:00", "16:45:10"]
 

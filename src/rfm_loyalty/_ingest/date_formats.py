@@ -36,6 +36,7 @@ __all__ = [
 _TIME = (
     r"(?:(?P<tsep>[T ]|\s*)"
     r"(?:(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>[.,]\d{1,9})?)?"
+    r"(?P<ampm>\s*[AaPp][Mm])?"
     r"|(?P<zH>\d{1,2})时(?P<zM>\d{1,2})分(?:(?P<zS>\d{1,2})秒)?))?"
 )
 #: One regular expression for every supported form; the groups tell the pattern.
@@ -105,9 +106,14 @@ class TextDates:
         fraction = (_fill(f["f"], ".").str[:1] + "%f").to_numpy(dtype=object)
         clock = clock + np.where(hours & f["f"].notna().to_numpy(), fraction, "")
         clock = clock + np.where(f["zS"].notna().to_numpy(), "%S秒", "")
+        # 8:26 PM: a 12-hour clock
+        ampm = f["ampm"].notna().to_numpy()
+        blank = _fill(f["ampm"], "").str.extract(r"^(\s*)", expand=False)
+        clock = np.where(ampm, pd.Series(clock).str.replace("%H", "%I", regex=False).to_numpy(
+            dtype=object) + _fill(blank, "").to_numpy(dtype=object) + "%p", clock)
         time = np.where(clock != "", _fill(f["tsep"], "").to_numpy(dtype=object) + clock, "")
-        blank = _fill(f["zone"], "").str.extract(r"^(\s*)", expand=False)
-        zone = np.where(f["zone"].notna().to_numpy(), _fill(blank, "").to_numpy(dtype=object)
+        space = _fill(f["zone"], "").str.extract(r"^(\s*)", expand=False)
+        zone = np.where(f["zone"].notna().to_numpy(), _fill(space, "").to_numpy(dtype=object)
                         + "%z", "")
         out = (date.astype(object) + time + zone).astype(object)
         out[fam == ""] = None

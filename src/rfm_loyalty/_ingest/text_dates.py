@@ -102,7 +102,9 @@ def _sample(text: pd.Series) -> pd.Index:
 
 def _main_format(classified: TextDates, pattern: DatePattern, dayfirst: bool) -> str:
     formats = classified.formats(dayfirst)[classified.patterns() == pattern]
-    return str(Counter(formats.tolist()).most_common(1)[0][0])
+    counts = Counter(formats.tolist())
+    # the most frequent; ties go to the first in sorted order (not the row order)
+    return str(min(counts, key=lambda f: (-counts[f], f)))
 
 
 def choose_format(
@@ -173,8 +175,9 @@ def engine_formats(
     _, reading, pattern, order = _read(text, name, dayfirst=dayfirst, tz=tz)
     classified = classify(pd.Index(text.str.strip(), dtype=object))
     formats = classified.formats(order)[(classified.patterns() == pattern).to_numpy()]
-    main = [f for f, _ in Counter(formats.tolist()).most_common()]
-    plain = tuple(dict.fromkeys(f.replace("%z", "").rstrip() for f in main))
+    counts = Counter(formats.tolist())
+    ordered = sorted(counts, key=lambda f: (-counts[f], f))
+    plain = tuple(dict.fromkeys(f.replace("%z", "").rstrip() for f in ordered))
     return TextFormats(plain, pattern.zone, reading)
 
 
@@ -193,7 +196,7 @@ def _read(
     open_order = pattern.family == "nn" and reading is None
     order = bool(reading) if reading is not None else False  # month first until settled
     fmt = _main_format(sample, pattern, order)
-    parsed, other_way = _parse_all(text, name, pattern, fmt, order, tz)
+    parsed, other_way, used = _parse_all(text, name, pattern, fmt, order, tz)
     if pattern.family == "nn" and dayfirst is None:
         if other_way:
             evidence = settled_by or _settling_value(text, parsed)
@@ -202,28 +205,29 @@ def _read(
             # nothing read this way that could not read the other: switch
             order, settled_by = not order, other_way[0]
             fmt = _main_format(sample, pattern, order)
-            parsed, other_way = _parse_all(text, name, pattern, fmt, order, tz)
+            parsed, other_way, used = _parse_all(text, name, pattern, fmt, order, tz)
             if other_way:  # pragma: no cover - both orders contradicted
                 raise _two_readings_error(name, text)
         elif open_order:
             settled_by = _settling_value(text, parsed)
             if settled_by is None:
                 raise _ambiguous_error(name, text, pattern, sample, tz)
-    return parsed, _describe(pattern, fmt, order, dayfirst, settled_by, tz), pattern, order
+    return parsed, _describe(pattern, used, order, dayfirst, settled_by, tz), pattern, order
 
 
 def _parse_all(
     text: pd.Series, name: str, pattern: DatePattern, fmt: str, dayfirst: bool, tz: str | None
-) -> tuple[pd.Series, list[str]]:
+) -> tuple[pd.Series, list[str], list[str]]:
     """Parse every value with ``fmt``; the leftovers by their own time part.
 
-    Returns the parsed column and the two-number values that read only with
-    the day and month the other way round.
+    Returns the parsed column, the two-number values that read only with
+    the day and month the other way round, and the formats that read some
+    value (``fmt`` first, the others sorted).
     """
     parsed = to_datetimes(text, fmt, tz, distinct=pattern.family != "iso")
     failed = parsed.isna().to_numpy() & text.notna().to_numpy()
     if not failed.any():
-        return parsed, []
+        return parsed, [], [fmt]
     codes, uniques = pd.factorize(text[failed].str.strip())
     classified = classify(pd.Index(uniques, dtype=object))
     patterns = classified.patterns()
@@ -232,10 +236,14 @@ def _parse_all(
     formats = classified.formats(dayfirst)
     # in microseconds: a date beyond the nanosecond range is marked later, not wrapped
     again = pd.Series(pd.NaT, index=range(len(uniques)), dtype="datetime64[us]")
+    used = {fmt}
     for each in pd.unique(formats.dropna()):
         at = np.flatnonzero((formats == each).to_numpy())
         values = pd.Series(np.asarray(uniques, dtype=object)[at])
-        again.iloc[at] = to_datetimes(values, str(each), tz).to_numpy(dtype="datetime64[us]")
+        read = to_datetimes(values, str(each), tz).to_numpy(dtype="datetime64[us]")
+        again.iloc[at] = read
+        if not np.isnat(read).all():
+            used.add(str(each))
     other_way: list[str] = []
     if pattern.family == "nn":
         first, second = classified.fields()
@@ -245,7 +253,7 @@ def _parse_all(
         other_way = [str(uniques[int(i)]) for i in np.flatnonzero(turned)]
     parsed = parsed.astype("datetime64[us]")
     parsed[failed] = again.to_numpy()[codes]
-    return parsed, other_way
+    return parsed, other_way, [fmt, *sorted(used - {fmt})]
 
 
 def _settling_value(text: pd.Series, parsed: pd.Series) -> str | None:
@@ -258,10 +266,11 @@ def _settling_value(text: pd.Series, parsed: pd.Series) -> str | None:
 
 
 def _describe(
-    pattern: DatePattern, fmt: str, dayfirst: bool, given: bool | None,
+    pattern: DatePattern, formats: list[str], dayfirst: bool, given: bool | None,
     settled_by: str | None, tz: str | None,
 ) -> str:
-    out = f"{pattern.describe()}, format {fmt!r}"
+    listed = ", ".join(repr(f) for f in formats)
+    out = f"{pattern.describe()}, format{'s' if len(formats) > 1 else ''} {listed}"
     if pattern.family == "nn":
         order = "day-first" if dayfirst else "month-first"
         why = f"given as dayfirst={given!r}" if given is not None else (
