@@ -109,8 +109,8 @@ class TextDates:
         # 8:26 PM: a 12-hour clock
         ampm = f["ampm"].notna().to_numpy()
         blank = _fill(f["ampm"], "").str.extract(r"^(\s*)", expand=False)
-        clock = np.where(ampm, pd.Series(clock).str.replace("%H", "%I", regex=False).to_numpy(
-            dtype=object) + _fill(blank, "").to_numpy(dtype=object) + "%p", clock)
+        twelve = np.array([c.replace("%H", "%I") for c in clock], dtype=object)
+        clock = np.where(ampm, twelve + _fill(blank, "").to_numpy(dtype=object) + "%p", clock)
         time = np.where(clock != "", _fill(f["tsep"], "").to_numpy(dtype=object) + clock, "")
         space = _fill(f["zone"], "").str.extract(r"^(\s*)", expand=False)
         zone = np.where(f["zone"].notna().to_numpy(), _fill(space, "").to_numpy(dtype=object)
