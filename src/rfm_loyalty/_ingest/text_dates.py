@@ -163,21 +163,27 @@ class TextFormats:
 
 
 def engine_formats(
-    distinct: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None
+    values: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None,
+    counts: np.ndarray | None = None,
 ) -> TextFormats:
-    """Choose the formats of a text date column from its distinct values.
+    """Choose the formats of a text date column from some of its values.
 
-    The checks and errors are those of ``read_text_dates`` (which only ever
-    depend on which values occur, except the counts in messages, which are
-    counts of distinct values here).
+    ``values`` must hold one value of every date and every shape of text
+    that occurs (the choices of ``read_text_dates`` only depend on those);
+    ``counts`` the rows each stands for, so that the errors count rows as
+    ``read_text_dates`` does.
     """
-    text = pd.Series(distinct, dtype=object).reset_index(drop=True)
-    _, reading, pattern, order = _read(text, name, dayfirst=dayfirst, tz=tz)
-    classified = classify(pd.Index(text.str.strip(), dtype=object))
-    formats = classified.formats(order)[(classified.patterns() == pattern).to_numpy()]
-    counts = Counter(formats.tolist())
-    ordered = sorted(counts, key=lambda f: (-counts[f], f))
-    plain = tuple(dict.fromkeys(f.replace("%z", "").rstrip() for f in ordered))
+    text = pd.Series(values, dtype=object).reset_index(drop=True)
+    try:
+        _, reading, pattern, used = _read(text, name, dayfirst=dayfirst, tz=tz)
+    except SchemaError:
+        if counts is None:
+            raise
+        rows = text.repeat(counts).reset_index(drop=True)  # the error, counted in rows
+        _read(rows, name, dayfirst=dayfirst, tz=tz)
+        raise
+    # the formats that read some value: a value no format reads is a bad date anyway
+    plain = tuple(dict.fromkeys(f.replace("%z", "").rstrip() for f in used))
     return TextFormats(plain, pattern.zone, reading)
 
 
@@ -191,7 +197,7 @@ def read_text_dates(
 
 def _read(
     text: pd.Series, name: str, *, dayfirst: bool | None, tz: str | None
-) -> tuple[pd.Series, str, DatePattern, bool]:
+) -> tuple[pd.Series, str, DatePattern, list[str]]:
     pattern, reading, settled_by, sample = choose_format(text, name, dayfirst)
     open_order = pattern.family == "nn" and reading is None
     order = bool(reading) if reading is not None else False  # month first until settled
@@ -212,7 +218,7 @@ def _read(
             settled_by = _settling_value(text, parsed)
             if settled_by is None:
                 raise _ambiguous_error(name, text, pattern, sample, tz)
-    return parsed, _describe(pattern, used, order, dayfirst, settled_by, tz), pattern, order
+    return parsed, _describe(pattern, used, order, dayfirst, settled_by, tz), pattern, used
 
 
 def _parse_all(

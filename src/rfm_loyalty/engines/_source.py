@@ -169,12 +169,19 @@ class EngineSource:
         if fmt is not None:
             dates = TextFormats((fmt.replace("%z", "").rstrip(),), "%z" in fmt, "")
         else:
+            # one value per date part and shape of the text (its length, where the
+            # time starts, how it ends): the format, the day/month order and the
+            # patterns present are told by these, far fewer than the distinct values
             col = self.runner.dialect.ident(name)
-            distinct = self.runner.fetch(
-                f"SELECT DISTINCT {col} AS v FROM {self.runner.source_name()} "
-                f"WHERE {col} IS NOT NULL ORDER BY v")["v"]
-            values = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
-            dates = engine_formats(values, name, dayfirst=self.options.dayfirst, tz=self.tz)
+            found = self.runner.fetch(
+                f"SELECT min({col}) AS v, count(*) AS n FROM {self.runner.source_name()} "
+                f"WHERE {col} IS NOT NULL GROUP BY left({col}, 11), length({col}), "
+                f"instr({col}, ':'), CASE WHEN right({col}, 1) BETWEEN '0' AND '9' THEN '0' "
+                f"ELSE right({col}, 1) END ORDER BY v")
+            values = pd.Series(np.asarray(found["v"], dtype=object), dtype=object)
+            counts = np.asarray(found["n"], dtype=np.int64)
+            dates = engine_formats(values, name, dayfirst=self.options.dayfirst, tz=self.tz,
+                                   counts=counts)
         if self.engine == "spark" and (dates.zone or dates.formats[0] not in _SPARK_FORMS):
             raise SchemaError(
                 f"from_spark reads text dates written YYYY-MM-DD (with an optional time) only; "
