@@ -179,7 +179,7 @@ def engine_formats(
     except SchemaError:
         if counts is None:
             raise
-        rows = text.repeat(counts).reset_index(drop=True)  # the error, counted in rows
+        rows = text.repeat(counts.tolist()).reset_index(drop=True)  # the error, counted in rows
         _read(rows, name, dayfirst=dayfirst, tz=tz)
         raise
     # the formats that read some value: a value no format reads is a bad date anyway
