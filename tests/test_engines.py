@@ -624,6 +624,11 @@ def test_text_dates_read_as_pandas_reads_them(con: Any, case: str) -> None:
                                        r"YYYY-MM-DD \(1 value"),
         (["2024-01-02T02:00:00+05:00", "2024-01-02T03:00:00"], r"YYYY-MM-DD with a UTC offset "
                                                                r"\(1 value"),
+        # counted in rows, as pandas counts them
+        (["13/01/2011 10:00", "13/01/2011 10:05", "14/01/2011 09:00", "01/13/2011 10:00"],
+         r"3 read only day-first \(e\.g\. '13/01/2011 10:00'\) and 1 read only month-first"),
+        (["2024-01-05 10:00", "2024-01-05 11:00", "05/01/2024"],
+         r"YYYY-MM-DD \(2 values, e\.g\. '2024-01-05 10:00'\)"),
     ],
 )
 def test_text_dates_are_refused_with_the_pandas_error(con: Any, dates, message) -> None:
