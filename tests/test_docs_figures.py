@@ -96,6 +96,20 @@ def test_profitability_real_data_table_is_what_analyze_prints(costed):
         assert value in text
 
 
+def test_profitability_prose_figures(costed, retail):
+    population = costed.population
+    basket = round(population.gross_sales / population.purchases, -1)
+    assert_in_doc("profitability.md", f"about {basket:.0f} GBP per purchase invoice")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dearer = analyze(retail, margin=0.30, cost_per_order=25.0,
+                         cost_per_customer=10.0).profitability
+    assert_in_doc("profitability.md",
+                  f"Even at 25 GBP per order only {dearer.unprofitable_share:.1%} of customers "
+                  "lose money and the bottom 30% still break even (they make "
+                  f"{dearer.bottom30_share:+.1%} of the profit).")
+
+
 def test_profitability_doc_names_the_analysis_that_makes_it():
     assert_in_doc("profitability.md",
                   "analyze(orders, margin=0.30, cost_per_order=5.0, cost_per_customer=10.0)")
