@@ -262,3 +262,19 @@ def test_binning_warning_example(retail):
     quoted = re.search(r"\(Online Retail, `n_bins=6`\):\s+((?:[ ]*> .*\n)+)", doc("scoring.md"))
     assert quoted, "docs/scoring.md lost its BinningWarning example"
     assert flat(re.sub(r"^[ ]*> ", "", quoted.group(1), flags=re.M)).strip() == message
+
+
+@pytest.mark.slow
+def test_model_figures(retail):
+    from rfm_loyalty.btyd import BetaGeoModel, ParetoNBDModel
+    from rfm_loyalty.summary import btyd_summary
+
+    frame = btyd_summary(retail)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dropout = BetaGeoModel().fit(frame).mean_dropout_
+        pareto_nbd = ParetoNBDModel().fit(frame).params_
+    assert_in_doc("models.md", f"a year of mostly wholesale buyers: {dropout:.1g})")
+    # "s below 0.001, beta above a million days": the flat ridge the doc describes
+    assert_in_doc("models.md", "Online Retail: `s` below 0.001, `beta` above a million days")
+    assert pareto_nbd["s"] < 0.001 and pareto_nbd["beta"] > 1e6
