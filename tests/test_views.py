@@ -117,7 +117,8 @@ def test_report_shows_each_caveat_beside_its_views(real, tmp_path):
     assert "warm_up" in codes_in(found["retention"]) and "warm_up" in codes_in(found["flow"])
     assert "<img alt='Customer flow" in found["flow"]
     assert "<img alt='Acquisition-cohort retention" in found["retention"]
-    assert "Caveat (warning): Warm-up" in page.split("<section id='churn'>", 1)[1]
+    assert "Caveat (warning): Warm-up" in found["retention"]  # in full, just above the chart
+    assert "Caveat (warning): Partial last period" in found["retention"]
     # each caveat is beside a view it concerns, and only there
     for caveat in real.caveats:
         beside = [t for t, html in found.items() if caveat.code in codes_in(html)]

@@ -621,11 +621,9 @@ def _churn_section(page: _Page, plot: Any) -> str:
                                                   strict=True) if not done)
     partial_note = (f" Hatched: partial periods ({partial}), not wholly covered by the data."
                     if partial else "")
+    # The charts first: the caveats about periods (warm-up, partial months) sit beside them.
     return page.section(5, [
-        page.view(["churn"], [
-            _p(f"A customer is churned after more than {churn_days} days without a purchase. "
-               "Revenue at risk: last year's revenue of customers now cooling or in recovery."),
-            _html_table(table)]),
+        _p(f"A customer is churned after more than {churn_days} days without a purchase."),
         page.view(["retention"], [
             _figure(lambda ax: plot.plot_cohort_retention(a.retention, ax=ax, lang=page.lang),
                     "Acquisition-cohort retention." + partial_note, size=(10, 6))]),
@@ -633,6 +631,10 @@ def _churn_section(page: _Page, plot: Any) -> str:
             _figure(lambda ax: plot.plot_customer_flow(a.flow, ax=ax, lang=page.lang),
                     "Customer flow per period: new, reactivated and churned." + partial_note,
                     size=(10, 4.5))]),
+        page.view(["churn"], [
+            _p("Churn per segment. Revenue at risk: last year's revenue of customers now "
+               "cooling or in recovery."),
+            _html_table(table)]),
     ])
 
 
