@@ -321,7 +321,7 @@ def _png(draw: Callable[[Any], Any], *, size: tuple[float, float], dpi: int = 10
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-#: The notebook view's inline plots: (title, size in inches). Drawn at 72 dpi
+#: The notebook view's inline plots: (title, size in inches). Drawn at 90 dpi
 #: from aggregates (cohort counts, segment shares, the 1,001-point Pareto
 #: curve), so the view's size does not grow with the number of customers.
 NOTEBOOK_PLOTS: tuple[tuple[str, tuple[float, float]], ...] = (
@@ -343,7 +343,7 @@ def _notebook_plots(a: Analysis) -> str:
     for (title, size), draw in zip(NOTEBOOK_PLOTS, draws, strict=True):
         if title.startswith("Pareto") and not a.pareto.total_positive:
             continue  # no curve to draw: the headline line says why
-        data = _png(functools.partial(_small, draw=draw), size=size, dpi=72)
+        data = _png(functools.partial(_small, draw=draw), size=size, dpi=90)
         images.append(f"<img alt='{html.escape(title)}' title='{html.escape(title)}' "
                       f"src='data:image/png;base64,{data}'>")
     return f"<div class='rfm-plots'>{''.join(images)}</div>"
@@ -390,8 +390,8 @@ def html_dashboard(analysis: Analysis) -> str:
         affected tables, message); three small inline PNG plots (lifecycle
         cohorts, segments, Pareto curve; see :data:`NOTEBOOK_PLOTS`); the
         lifecycle table with actions (English and Chinese) and the segment
-        table. Its size does not grow with the number of customers (tens of
-        kilobytes).
+        table. Its size does not grow with the number of customers (about
+        100 kilobytes for 10,000 or 100,000 customers).
 
     Examples
     --------
