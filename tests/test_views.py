@@ -181,6 +181,18 @@ def test_cli_prints_the_caveats(tmp_path):
     assert "! assumed_margin (warning;" in printed and "! warm_up (warning;" in printed
     meta = json.loads((tmp_path / "out" / "metadata.json").read_text(encoding="utf-8"))
     assert [c["code"] for c in meta["caveats"]][:2] == list(REAL_CAVEATS)
+    # --quiet: no summary, but the caveats that can mislead print as warnings, one line each
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["analyze", str(REAL_DATA), "--customer-col", "CustomerID", "--date-col",
+                 "InvoiceDate", "--quantity-col", "Quantity", "--unit-price-col", "UnitPrice",
+                 "--order-id-col", "InvoiceNo", "--margin", "0.3", "--quiet"],
+                stdout=out, stderr=err)
+    assert (code, out.getvalue()) == (0, "")
+    caveats = [line for line in err.getvalue().splitlines() if ": warning: caveat " in line]
+    assert [line.split(": ")[2] for line in caveats] == [
+        "caveat assumed_margin", "caveat warm_up", "caveat partial_last_period"]
+    assert caveats[0].startswith("rfm-loyalty: warning: caveat assumed_margin: Profit is an "
+                                 "assumed margin: 0.3 x revenue.")
 
 
 # --------------------------------------------------------------------------- #
