@@ -279,14 +279,42 @@ def outside_texts(fig) -> list[str]:
     return bad
 
 
+def clipped_data(fig) -> list[str]:
+    """Bars and data lines that reach beyond their axes' limits (drawn cut off)."""
+    from matplotlib.patches import Rectangle
+
+    bad = []
+    for ax in fig.axes:
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        tol = 1e-9 * max(abs(y0), abs(y1), abs(x0), abs(x1), 1.0)
+
+        def inside(xs, ys) -> bool:
+            xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+            keep = np.isfinite(xs) & np.isfinite(ys)
+            return bool(np.all((xs[keep] >= x0 - tol) & (xs[keep] <= x1 + tol)
+                               & (ys[keep] >= y0 - tol) & (ys[keep] <= y1 + tol)))
+
+        for patch in ax.patches:  # bars (data coordinates); spans and legends are not data
+            if isinstance(patch, Rectangle) and patch.get_data_transform() == ax.transData:
+                xs = [patch.get_x(), patch.get_x() + patch.get_width()]
+                ys = [patch.get_y(), patch.get_y() + patch.get_height()]
+                if not inside(xs, ys):
+                    bad.append(f"bar {xs} x {ys} beyond {(x0, x1)} x {(y0, y1)}")
+        for line in ax.lines:
+            if line.get_transform() == ax.transData and not inside(line.get_xdata(),
+                                                                   line.get_ydata()):
+                bad.append(f"line {line.get_label()!r} beyond {(x0, x1)} x {(y0, y1)}")
+    return bad
+
+
 def drawn_figures(analysis, monkeypatch, **options) -> list[tuple[tuple, list[str]]]:
-    """Every chart of the report and of the notebook view, with its misplaced texts."""
+    """Every chart of the report and of the notebook view, with its cut-off texts and data."""
     seen = []
 
     def check(draw, *, size, dpi=100):
         fig = Figure(figsize=size, layout="constrained")
         draw(fig.add_subplot())
-        seen.append((size, outside_texts(fig)))
+        seen.append((size, outside_texts(fig) + clipped_data(fig)))
         return ""
 
     monkeypatch.setattr(report, "_png", check)
@@ -413,3 +441,16 @@ def test_notebook_view_size_does_not_grow_with_customers():
     assert sizes[100_000] < 1.15 * sizes[10_000]
     assert max(sizes.values()) < 250_000  # far under 1 MB
     assert np.isfinite(list(sizes.values())).all()
+
+
+def test_the_frame_checks_see_cut_off_text_and_data():
+    fig = Figure(figsize=(4, 3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.bar([0, 1], [5.0, 12.0])
+    ax.plot([0, 1], [1.0, 11.0])
+    assert clipped_data(fig) == [] and outside_texts(fig) == []
+    ax.set_ylim(0, 10)  # the second bar and the line's end are cut off
+    ax.text(0.5, 9.0, "a note far too long to stay inside these small axes, at all")
+    assert len(clipped_data(fig)) == 2
+    assert outside_texts(fig) == ["figure: 'a note far too long to stay inside these'",
+                                  "axes: 'a note far too long to stay inside these'"]
