@@ -288,7 +288,7 @@ def clipped_data(fig) -> list[str]:
         (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
         tol = 1e-9 * max(abs(y0), abs(y1), abs(x0), abs(x1), 1.0)
 
-        def inside(xs, ys) -> bool:
+        def inside(xs, ys, x0=x0, x1=x1, y0=y0, y1=y1, tol=tol) -> bool:
             xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
             keep = np.isfinite(xs) & np.isfinite(ys)
             return bool(np.all((xs[keep] >= x0 - tol) & (xs[keep] <= x1 + tol)
