@@ -96,6 +96,20 @@ def test_profitability_real_data_table_is_what_analyze_prints(costed):
         assert value in text
 
 
+def test_profitability_prose_figures(costed, retail):
+    population = costed.population
+    basket = round(population.gross_sales / population.purchases, -1)
+    assert_in_doc("profitability.md", f"about {basket:.0f} GBP per purchase invoice")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dearer = analyze(retail, margin=0.30, cost_per_order=25.0,
+                         cost_per_customer=10.0).profitability
+    assert_in_doc("profitability.md",
+                  f"Even at 25 GBP per order only {dearer.unprofitable_share:.1%} of customers "
+                  "lose money and the bottom 30% still break even (they make "
+                  f"{dearer.bottom30_share:+.1%} of the profit).")
+
+
 def test_profitability_doc_names_the_analysis_that_makes_it():
     assert_in_doc("profitability.md",
                   "analyze(orders, margin=0.30, cost_per_order=5.0, cost_per_customer=10.0)")
@@ -154,3 +168,113 @@ def test_score_thresholds(costed):
                   f"recency {listed(edges['recency_days'], '{:.0f}')} days; frequency "
                   f"{listed(edges['frequency'], '{:.0f}')} orders; monetary "
                   f"{listed(edges['monetary_total'], '{:.2f}')}.")
+
+
+@pytest.fixture(scope="module")
+def holdout(retail):
+    from rfm_loyalty.backtest import backtest
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return backtest(retail, calibration_end="2011-09-09", holdout_days=90)
+
+
+def test_backtest_figures(holdout):
+    auc = holdout.auc
+    scored = int(auc.loc["rfm_score", "customers"])
+    again = int(auc.loc["rfm_score", "bought_again"])
+    assert_in_doc("churn.md", f"{scored:,} customers scored; {again:,} ({again / scored:.1%}) "
+                              "bought again in the holdout.")
+    rates = holdout.by_lifecycle
+    listed = ", ".join(f"{name} {row.repurchase_rate:.1%} ({int(row.customers):,})"
+                       for name, row in rates[rates["customers"] > 0].iterrows())
+    # the doc names the first cohort's unit once: "new 49.6% (260 customers), active ..."
+    first, rest = listed.split(", ", 1)
+    assert_in_doc("churn.md", f"Repurchase rate by lifecycle cohort: "
+                              f"{first.replace(')', ' customers)')}, {rest}")
+    assert_in_doc("churn.md", f"rfm_score {auc.loc['rfm_score', 'auc']:.3f}, "
+                              f"expected_purchases {auc.loc['expected_purchases', 'auc']:.3f}, "
+                              f"p_alive {auc.loc['p_alive', 'auc']:.3f}")
+    repeat = auc.loc["p_alive_repeat_customers"]
+    assert_in_doc("churn.md", f"{repeat['auc']:.3f} among the {int(repeat['customers']):,} "
+                              "repeat customers")
+    params = holdout.model.params_
+    assert_in_doc("churn.md", f"r = {params['r']:.3f}, alpha = {params['alpha']:.1f}, "
+                              f"a = {params['a']:.1e}, b = {params['b']:,.0f}")
+    assert_in_doc("churn.md", f"log-likelihood {holdout.model.log_likelihood_:,.1f}")
+    cal = holdout.calibration
+    assert_in_doc("churn.md", f"{cal.loc['0', 'actual_mean']:.2f} vs "
+                              f"{cal.loc['0', 'predicted_mean']:.2f} for customers without a "
+                              f"repeat purchase, {cal.loc['7+', 'actual_mean']:.2f} vs "
+                              f"{cal.loc['7+', 'predicted_mean']:.2f} for 7+")
+
+
+@pytest.mark.slow
+def test_loyalty_figures():
+    import pandas as pd
+
+    from rfm_loyalty import DataQualityWarning, OrderColumns, prepare_orders
+    from rfm_loyalty.loyalty import loyalty_indicators, loyalty_value_matrix, second_purchase
+
+    from .helpers import REAL_DATA
+
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data not found at {REAL_DATA} (see shared/data/README.md)")
+    lines = pd.read_csv(REAL_DATA, dtype={"CustomerID": str, "InvoiceNo": str,
+                                          "StockCode": str})
+    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
+                           unit_price="UnitPrice", order_id="InvoiceNo", product="StockCode")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        orders = prepare_orders(lines, columns)
+    table = loyalty_indicators(orders).table
+    repeat = int((table["repeat_purchase_days"] > 0).sum())
+    assert_in_doc("loyalty.md",
+                  f"{len(table):,} customers; {repeat:,} ({repeat / len(table):.1%}) bought on "
+                  "two or more days; the median of the customers' median gaps is "
+                  f"{table['median_gap_days'].median():g} days; "
+                  f"{int((table['repurchased_products'] > 0).sum()):,} customers bought some "
+                  "product on two or more invoices.")
+    onboarding = second_purchase(orders)
+    overall, cohorts = onboarding.overall, onboarding.cohorts
+    closed = int(cohorts["closed_90d"].sum())
+    assert_in_doc("loyalty.md", f"Second purchase within 90 days: {overall['rate_90d']:.1%} of "
+                                f"the {closed:,} customers whose window has closed "
+                                f"(Kaplan-Meier {overall['km_90d']:.1%})")
+    for period, row in cohorts.iterrows():
+        if pd.notna(row["rate_90d"]):
+            assert f"{row['rate_90d']:.1%} ({period}" in flat(doc("loyalty.md")), period
+    cells = loyalty_value_matrix(orders).cells
+    shares = [(n / cells["customers"].sum(), v) for n, v in
+              zip(cells["customers"], cells["value_share"], strict=True)]
+    (tf, tfv), (bf, bfv), (ba, bav), (st, stv) = shares
+    assert_in_doc("loyalty.md", f"true friends {tf:.1%} of customers and {tfv:.1%} of revenue, "
+                                f"butterflies {bf:.1%} and {bfv:.1%}, barnacles {ba:.1%} and "
+                                f"{bav:.1%}, strangers {st:.1%} and {stv:.1%}.")
+
+
+def test_binning_warning_example(retail):
+    from rfm_loyalty import BinningWarning, RFMScorer, rfm_table
+
+    with pytest.warns(BinningWarning) as record:
+        RFMScorer(n_bins=6).fit(rfm_table(retail))
+    message = str(record[0].message)
+    quoted = re.search(r"\(Online Retail, `n_bins=6`\):\s+((?:[ ]*> .*\n)+)", doc("scoring.md"))
+    assert quoted, "docs/scoring.md lost its BinningWarning example"
+    assert flat(re.sub(r"^[ ]*> ", "", quoted.group(1), flags=re.M)).strip() == message
+
+
+@pytest.mark.slow
+def test_model_figures(retail):
+    from rfm_loyalty.btyd import BetaGeoModel, ParetoNBDModel
+    from rfm_loyalty.summary import btyd_summary
+
+    frame = btyd_summary(retail)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dropout = BetaGeoModel().fit(frame).mean_dropout_
+        pareto_nbd = ParetoNBDModel().fit(frame).params_
+    assert_in_doc("models.md", f"a year of mostly wholesale buyers: {dropout:.1g})")
+    # "s below 0.001, beta above a million days": the flat ridge the doc describes
+    assert_in_doc("models.md", "Online Retail: `s` below 0.001, `beta` above a million days")
+    assert pareto_nbd["s"] < 0.001 and pareto_nbd["beta"] > 1e6

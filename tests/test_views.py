@@ -7,6 +7,7 @@ a cost input or margin shows none of those caveats.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -116,7 +117,8 @@ def test_report_shows_each_caveat_beside_its_views(real, tmp_path):
     assert "warm_up" in codes_in(found["retention"]) and "warm_up" in codes_in(found["flow"])
     assert "<img alt='Customer flow" in found["flow"]
     assert "<img alt='Acquisition-cohort retention" in found["retention"]
-    assert "Caveat (warning): Warm-up" in page.split("<section id='churn'>", 1)[1]
+    assert "Caveat (warning): Warm-up" in found["retention"]  # in full, just above the chart
+    assert "Caveat (warning): Partial last period" in found["retention"]
     # each caveat is beside a view it concerns, and only there
     for caveat in real.caveats:
         beside = [t for t, html in found.items() if caveat.code in codes_in(html)]
@@ -146,8 +148,7 @@ def test_a_clean_sample_without_costs_shows_none_of_those_caveats(sample, tmp_pa
 
 def test_no_caveat_says_so(tmp_path):
     result = quiet(make_orders(3000, random_state=4, with_cost=False), n_bins=3)
-    if result.caveats:  # a generated sample may still have small groups: drop them here
-        result = type(result)(**{**result.__dict__, "caveats": ()})
+    result = dataclasses.replace(result, caveats=())  # (a generated sample has small groups)
     assert "Caveats: none." in str(result)
     assert "Caveats: none." in result._repr_html_()
     assert "Caveats: none." in result.report(tmp_path / "r.html").read_text(encoding="utf-8")
@@ -180,6 +181,18 @@ def test_cli_prints_the_caveats(tmp_path):
     assert "! assumed_margin (warning;" in printed and "! warm_up (warning;" in printed
     meta = json.loads((tmp_path / "out" / "metadata.json").read_text(encoding="utf-8"))
     assert [c["code"] for c in meta["caveats"]][:2] == list(REAL_CAVEATS)
+    # --quiet: no summary, but the caveats that can mislead print as warnings, one line each
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["analyze", str(REAL_DATA), "--customer-col", "CustomerID", "--date-col",
+                 "InvoiceDate", "--quantity-col", "Quantity", "--unit-price-col", "UnitPrice",
+                 "--order-id-col", "InvoiceNo", "--margin", "0.3", "--quiet"],
+                stdout=out, stderr=err)
+    assert (code, out.getvalue()) == (0, "")
+    caveats = [line for line in err.getvalue().splitlines() if ": warning: caveat " in line]
+    assert [line.split(": ")[2] for line in caveats] == [
+        "caveat assumed_margin", "caveat warm_up", "caveat partial_last_period"]
+    assert caveats[0].startswith("rfm-loyalty: warning: caveat assumed_margin: Profit is an "
+                                 "assumed margin: 0.3 x revenue.")
 
 
 # --------------------------------------------------------------------------- #
@@ -266,14 +279,42 @@ def outside_texts(fig) -> list[str]:
     return bad
 
 
+def clipped_data(fig) -> list[str]:
+    """Bars and data lines that reach beyond their axes' limits (drawn cut off)."""
+    from matplotlib.patches import Rectangle
+
+    bad = []
+    for ax in fig.axes:
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        tol = 1e-9 * max(abs(y0), abs(y1), abs(x0), abs(x1), 1.0)
+
+        def inside(xs, ys, x0=x0, x1=x1, y0=y0, y1=y1, tol=tol) -> bool:
+            xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+            keep = np.isfinite(xs) & np.isfinite(ys)
+            return bool(np.all((xs[keep] >= x0 - tol) & (xs[keep] <= x1 + tol)
+                               & (ys[keep] >= y0 - tol) & (ys[keep] <= y1 + tol)))
+
+        for patch in ax.patches:  # bars (data coordinates); spans and legends are not data
+            if isinstance(patch, Rectangle) and patch.get_data_transform() == ax.transData:
+                xs = [patch.get_x(), patch.get_x() + patch.get_width()]
+                ys = [patch.get_y(), patch.get_y() + patch.get_height()]
+                if not inside(xs, ys):
+                    bad.append(f"bar {xs} x {ys} beyond {(x0, x1)} x {(y0, y1)}")
+        for line in ax.lines:
+            if line.get_transform() == ax.transData and not inside(line.get_xdata(),
+                                                                   line.get_ydata()):
+                bad.append(f"line {line.get_label()!r} beyond {(x0, x1)} x {(y0, y1)}")
+    return bad
+
+
 def drawn_figures(analysis, monkeypatch, **options) -> list[tuple[tuple, list[str]]]:
-    """Every chart of the report and of the notebook view, with its misplaced texts."""
+    """Every chart of the report and of the notebook view, with its cut-off texts and data."""
     seen = []
 
     def check(draw, *, size, dpi=100):
         fig = Figure(figsize=size, layout="constrained")
         draw(fig.add_subplot())
-        seen.append((size, outside_texts(fig)))
+        seen.append((size, outside_texts(fig) + clipped_data(fig)))
         return ""
 
     monkeypatch.setattr(report, "_png", check)
@@ -400,3 +441,16 @@ def test_notebook_view_size_does_not_grow_with_customers():
     assert sizes[100_000] < 1.15 * sizes[10_000]
     assert max(sizes.values()) < 250_000  # far under 1 MB
     assert np.isfinite(list(sizes.values())).all()
+
+
+def test_the_frame_checks_see_cut_off_text_and_data():
+    fig = Figure(figsize=(4, 3), layout="constrained")
+    ax = fig.add_subplot()
+    ax.bar([0, 1], [5.0, 12.0])
+    ax.plot([0, 1], [1.0, 11.0])
+    assert clipped_data(fig) == [] and outside_texts(fig) == []
+    ax.set_ylim(0, 10)  # the second bar and the line's end are cut off
+    ax.text(0.5, 9.0, "a note far too long to stay inside these small axes, at all")
+    assert len(clipped_data(fig)) == 2
+    assert outside_texts(fig) == ["figure: 'a note far too long to stay inside these'",
+                                  "axes: 'a note far too long to stay inside these'"]

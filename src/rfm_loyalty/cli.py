@@ -744,7 +744,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         print(f"{PROG}: error: {_one_line(exc)}", file=err)
         return 2
     if not args.quiet:
-        print(result, file=out)
+        print(result, file=out)  # the summary holds every caveat
+    else:  # the caveats that can mislead still print, like warnings (models' were printed)
+        for caveat in result.caveats:
+            if caveat.severity == "warning" and caveat.code != "model_warning":
+                print(f"{PROG}: warning: caveat {caveat.code}: {caveat.message}", file=err)
     return 0
 
 
