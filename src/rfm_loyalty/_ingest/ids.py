@@ -33,6 +33,16 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         Distinct ids as text.
     """
     codes, uniques = factorize_runs(values)
+    return normalise_ids(codes, uniques)
+
+
+def normalise_ids(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, pd.Index]:
+    """Turn factorised raw ids (``factorize_runs``) into codes into distinct texts.
+
+    The second half of ``ids_as_text``: distinct values that read as the same
+    text are merged, and blank or missing spellings (``MISSING_TEXTS``) get
+    code -1.
+    """
     uniques = pd.Index(uniques)
     if pd.api.types.is_integer_dtype(uniques.dtype):
         # distinct integers have distinct texts: nothing to merge or blank
@@ -43,10 +53,15 @@ def ids_as_text(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return codes, uniques.astype(TEXT_DTYPE)
     merged_codes, merged = pd.factorize(text)
     merged = pd.Index(merged).astype(TEXT_DTYPE)
-    blank = np.flatnonzero(np.asarray(merged == ""))
+    blank = np.flatnonzero(is_missing_text(merged))
     lookup = merged_codes.astype(np.int64)
     if len(blank):
-        lookup[lookup == blank[0]] = -1
+        # missing spellings: code -1, and out of the texts (renumber the others)
+        keep = np.ones(len(merged), dtype=bool)
+        keep[blank] = False
+        renumber = np.where(keep, np.cumsum(keep) - 1, -1)
+        lookup = renumber[lookup]
+        merged = merged[keep]
     lookup = lookup.astype(codes.dtype)
     if len(lookup) == 0:
         return np.full(len(codes), -1, dtype=codes.dtype), merged
@@ -69,8 +84,26 @@ def _reads_as_itself(text: pd.Series | np.ndarray, uniques: pd.Index) -> bool:
     if not isinstance(text, pd.Series) or not pd.api.types.is_string_dtype(uniques.dtype):
         return False
     normalised = text.reset_index(drop=True)
-    same = normalised.eq(pd.Series(uniques.array)) & normalised.ne("")
-    return bool(same.all())
+    same = normalised.eq(pd.Series(uniques.array))
+    return bool(same.all()) and not is_missing_text(pd.Index(normalised.array)).any()
+
+
+#: Texts that mean "no value" in an id column, compared after stripping white
+#: space and ignoring case: the same rule for a DataFrame and for a file.
+MISSING_TEXTS: tuple[str, ...] = ("", "na", "n/a", "nan", "null", "none", "<na>", "#n/a")
+
+
+def is_missing_text(texts: pd.Index) -> np.ndarray:
+    """Mask of texts that are one of ``MISSING_TEXTS`` (stripped, any case)."""
+    out = np.zeros(len(texts), dtype=bool)
+    if len(texts) == 0:
+        return out
+    stripped = pd.Series(texts.array).astype("string").str.strip()
+    # every missing spelling is short: only those are lowered and looked up
+    short = stripped.str.len().to_numpy(dtype="float64", na_value=0) <= 4
+    if short.any():
+        out[short] = stripped[short].str.lower().isin(MISSING_TEXTS).to_numpy(dtype=bool)
+    return out
 
 
 def factorize_runs(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -110,7 +143,10 @@ def _integers_as_text(uniques: pd.Index) -> pd.Index:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - pyarrow is optional
         return pd.Index(np.asarray(uniques.astype(str), dtype=object)).astype(TEXT_DTYPE)
-    text = pa.array(np.asarray(uniques, dtype=np.int64)).cast(pa.string())
+    unsigned = pd.api.types.is_unsigned_integer_dtype(uniques.dtype)
+    # uint64 ids above 2**63 keep their digits (never read as negative int64)
+    text = pa.array(np.asarray(uniques, dtype=np.uint64 if unsigned else np.int64)).cast(
+        pa.string())
     return pd.Index(text.to_pandas(types_mapper=None)).astype(TEXT_DTYPE)
 
 
@@ -165,8 +201,9 @@ def _one_as_text(value: object) -> str:
 
 
 def missing_text(values: pd.Series) -> np.ndarray:
+    """Mask of missing values: NaN/None, blank, or one of ``MISSING_TEXTS``."""
     missing = values.isna().to_numpy()
     if not pd.api.types.is_numeric_dtype(values.dtype):
-        as_text = values.astype("string")
-        missing = missing | (as_text.str.strip() == "").fillna(True).to_numpy(dtype=bool)
+        as_text = pd.Index(values.astype("string").fillna(""))
+        missing = missing | is_missing_text(as_text)
     return missing
