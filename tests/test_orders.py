@@ -394,7 +394,7 @@ def test_read_orders_errors(tmp_path):
     lines(client=["a"], order_date=["2024-01-01"], amount=[1.0]).to_csv(path, index=False)
     with pytest.raises(SchemaError, match="Did you mean 'client'"):
         read_orders(path, OrderColumns(customer="clients"))
-    odd = tmp_path / "orders.xls"
+    odd = tmp_path / "orders.dat"
     odd.write_text("x")
     with pytest.raises(SchemaError, match="Cannot tell the format"):
         read_orders(odd)

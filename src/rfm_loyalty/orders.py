@@ -42,6 +42,7 @@ from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
 from rfm_loyalty._ingest.lines import (
     Ingest,
+    check_sums,
     compact_codes,
     sorted_customer_codes,
     sum_lines_into_orders,
@@ -376,8 +377,10 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
     elif options.returns == "error":
         ingest.raise_on_negative(reasons)
 
-    report_args = account(reasons, ingest.amount, ingest.amount_bad, ingest.readings)
-    report_bad_rows(report_args["dropped"], options.on_bad_rows, n)
+    report_args = account(
+        reasons, ingest.amount, ingest.amount_bad, ingest.readings, ingest.unread_lines)
+    report_bad_rows(report_args["dropped"], options.on_bad_rows, report_args["rows_in"],
+                    ingest.notes)
 
     used = reasons == 0
     if not used.any():
@@ -388,9 +391,11 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
         )
     assert as_of_ts is not None  # set whenever a row is valid
     frame, customer_codes, lines = sum_lines_into_orders(ingest, used, options.zero_amount)
+    check_sums(frame, customer_codes, ingest.customer_ids)
     codes, index = sorted_customer_codes(customer_codes, ingest.customer_ids)
     quality = QualityReport(
         **report_args,
+        encoding=ingest.encoding,
         orders=len(frame),
         customers=distinct_count(codes),
         purchases=int(frame["is_purchase"].sum()),
@@ -465,10 +470,14 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     into orders, so the text columns read from the file (most of the memory)
     are released before that step instead of being held until the end.
     """
-    data, resolved, readings = read_file(path, options)
+    data, resolved, reading = read_file(path, options)
     resolved = _resolve_columns(data, resolved)
     ingest = Ingest(data, resolved)
-    ingest.readings.update(readings)
+    ingest.readings.update(reading.readings)
+    ingest.encoding = reading.encoding
+    ingest.unread_lines = reading.bad_lines
+    if reading.note:
+        ingest.notes["bad_line"] = reading.note
     return ingest, resolved
 
 

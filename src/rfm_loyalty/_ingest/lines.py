@@ -20,7 +20,7 @@ from rfm_loyalty._ingest.ids import (
     normalise_ids,
 )
 from rfm_loyalty._ingest.numbers import MAX_DECIMALS, decimals_of, parse_numbers
-from rfm_loyalty.exceptions import DataQualityError
+from rfm_loyalty.exceptions import DataQualityError, SchemaError
 
 if TYPE_CHECKING:
     from rfm_loyalty._ingest.options import ReadOptions
@@ -61,6 +61,10 @@ class Ingest:
         self.n = len(data)
         #: how the reader decided what the caller left open (QualityReport.readings)
         self.readings: dict[str, str] = {}
+        #: the text encoding of the file read (QualityReport.encoding)
+        self.encoding: str | None = None
+        #: lines of the file skipped before parsing (bad_line)
+        self.unread_lines = 0
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
         customers = data[cols.customer]
@@ -306,6 +310,31 @@ def sum_lines_into_orders(
     if ingest.status is not None:
         frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
     return frame, cust[first_line], _lines_frame(ingest, kept, order_codes, amount)
+
+
+def check_sums(frame: pd.DataFrame, customer_codes: np.ndarray, customer_ids: pd.Index) -> None:
+    """Refuse order amounts whose sums (per order or per customer) overflow float64.
+
+    ``customer_codes`` are each order's code into ``customer_ids``.
+    """
+    amount = frame["amount"].to_numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        bounded = bool(np.isfinite(np.abs(amount).sum()))
+    if not bounded:
+        # some order, or some customer's total, is beyond float64
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = np.bincount(customer_codes, weights=amount)
+            per_order = ~np.isfinite(amount)
+            over = np.flatnonzero(per_order)
+            code = int(customer_codes[over[0]]) if len(over) else None
+            if code is None and not np.isfinite(totals).all():
+                code = int(np.flatnonzero(~np.isfinite(totals))[0])
+        if code is not None:
+            raise SchemaError(
+                f"The amounts of customer {str(customer_ids[code])!r} sum beyond the range "
+                "of float64 numbers (about 1.8e308), so no total can be computed. Check the "
+                "amount column (a wrong unit, or a code read as an amount?)."
+            )
 
 
 def _plain(values: pd.Index) -> Any:
