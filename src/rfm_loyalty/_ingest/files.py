@@ -206,7 +206,7 @@ def detect_encoding(head: bytes, given: str | None, path: Path) -> tuple[str, st
     if utf8 is None:
         return "utf-8", "detected"
     if _decode_error(head, "gb18030") is None:
-        return "gb18030", f"detected: not UTF-8 (byte 0x{head[utf8]:02x} at offset {utf8:,})"
+        return "gb18030", f"detected; not UTF-8: byte 0x{head[utf8]:02x} at offset {utf8:,}"
     raise SchemaError(
         f"{str(path)!r} is neither UTF-8 (byte 0x{head[utf8]:02x} at offset {utf8:,}) nor "
         "GB18030. Pass encoding= with the file's encoding, e.g. encoding='cp1252' for "
@@ -393,9 +393,37 @@ def _read_csv_arrow(
             f"header's, e.g. {examples}; a separator inside an unquoted value (such as "
             "1,234.50) shifts the fields: quote such values, or fix the line"
         )
+    if cols.date in table.column_names:
+        table = _numbers_as_numbers(table, cols.date)
     frame = table.to_pandas()
     pa.default_memory_pool().release_unused()
     return frame
+
+
+def _numbers_as_numbers(table: Any, column: str) -> Any:
+    """A text column that holds only numbers, as numbers (Excel serials, epoch seconds).
+
+    The date column is read as text so that Arrow never parses dates by its
+    own rules; one that holds numbers is handed on as numbers, as pandas would
+    type it, so that the date rules can name it (``date_format="excel"``...).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = table.column(column)
+    head = values.drop_null().slice(0, 100).to_pylist()
+    if not head or not all(_NUMBER.match(str(v)) for v in head):
+        return table
+    for kind in (pa.int64(), pa.float64()):
+        try:
+            cast = pc.cast(values, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return table.set_column(table.column_names.index(column), column, cast)
+    return table
+
+
+_NUMBER = re.compile(r"^\s*[-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\s*$")
 
 
 def _late_undecodable(path: Path, encoding: str) -> SchemaError:
@@ -436,19 +464,20 @@ def _read_excel(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOpt
                 f"{str(path)!r} has no sheet {sheet!r}; its sheets are {sheets!r}. Pass "
                 "sheet_name= with one of them (or its 0-based position)."
             )
-        header = [str(c) for c in book.parse(sheet, nrows=0).columns]
+        header = [str(c) for c in pd.read_excel(book, sheet_name=sheet, nrows=0).columns]
         label = sheets[sheet] if isinstance(sheet, int) else sheet
         if not header:
             raise SchemaError(f"Sheet {label!r} of {str(path)!r} is empty: no header, no line.")
         options = _resolve_auto(options, lambda: header)
         cols = options.order_columns
         check_columns_exist(
-            header, cols, sample=lambda: book.parse(sheet, nrows=200, dtype=object))
+            header, cols,
+            sample=lambda: pd.read_excel(book, sheet_name=sheet, nrows=200, dtype=object))
         used = list(dict.fromkeys(cols.used().values()))
         text_roles = ("customer", "order_id", "status", "product", "category", "channel")
         as_text = {getattr(cols, r): str for r in text_roles if getattr(cols, r) is not None}
-        frame = book.parse(
-            sheet, usecols=used, dtype=as_text, keep_default_na=False, na_values=[""])
+        frame = pd.read_excel(book, sheet_name=sheet, usecols=used, dtype=as_text,
+                              keep_default_na=False, na_values=[""])
     if len(frame) == 0:
         raise SchemaError(
             f"Sheet {label!r} of {str(path)!r} holds a header but no order line."
