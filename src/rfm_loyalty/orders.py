@@ -353,7 +353,7 @@ def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
 
         options = options.with_columns(infer_columns(data.columns))
     cols = options.order_columns
-    check_columns_exist(data.columns, cols)
+    check_columns_exist(data.columns, cols, sample=lambda: data.iloc[:200])
     duplicated = data.columns[data.columns.duplicated()].tolist()
     wanted = set(cols.used().values())
     if any(c in wanted for c in duplicated):

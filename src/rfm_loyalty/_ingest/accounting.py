@@ -149,7 +149,10 @@ def account(
     n = len(reasons)
     readable = np.where(amount_bad, 0.0, amount)
     counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
-    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # sums beyond float64 are refused later, naming the customer
+        sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+        total = float(readable.sum())
     dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
     dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
     if unread_lines:
@@ -159,9 +162,9 @@ def account(
         "rows_in": n + unread_lines,
         "rows_used": int(counts[0]),
         "dropped": dropped,
-        "amount_in": float(readable.sum()),
+        "amount_in": total,
         "amount_used": float(sums[0]),
-        "amount_dropped": float(sums[1:].sum()),
+        "amount_dropped": float(np.sum(sums[1:])),
         "dropped_amounts": dropped_amounts,
         "readings": dict(readings),
     }
