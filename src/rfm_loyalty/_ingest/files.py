@@ -154,7 +154,7 @@ def _read_text(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOpti
 
 
 def _head_bytes(path: Path) -> tuple[bytes, bool]:
-    """The first ``HEAD_BYTES`` bytes (decompressed for ``.gz``) and whether that is all."""
+    """Return the first ``HEAD_BYTES`` bytes (decompressed for ``.gz``) and whether that is all."""
     compressed = path.name.lower().endswith(".gz")
     try:
         if compressed:
@@ -188,13 +188,13 @@ _BOMS = (
 
 
 def detect_encoding(head: bytes, given: str | None, path: Path) -> tuple[str, str]:
-    """Return the encoding of a text file's head and how it was decided.
+    r"""Return the encoding of a text file's head and how it was decided.
 
     Examples
     --------
     >>> detect_encoding("客户,金额".encode("gb18030"), None, Path("x.csv"))[0]
     'gb18030'
-    >>> detect_encoding(b"\\xef\\xbb\\xbfid,amount", None, Path("x.csv"))
+    >>> detect_encoding(b"\xef\xbb\xbfid,amount", None, Path("x.csv"))
     ('utf-8-sig', 'byte-order mark')
     """
     if given is not None:
@@ -215,7 +215,10 @@ def detect_encoding(head: bytes, given: str | None, path: Path) -> tuple[str, st
 
 
 def _decode_error(data: bytes, encoding: str) -> int | None:
-    """Offset of the first byte ``encoding`` cannot decode (an unfinished last character is fine)."""
+    """Return the offset of the first byte ``encoding`` cannot decode, or None.
+
+    An unfinished last character (the head was cut inside it) is fine.
+    """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
         decoder.decode(data, final=False)
@@ -271,7 +274,7 @@ def _rows(text: str, sep: str, limit: int) -> list[list[str]]:
 
 
 def detect_separator(text: str, complete: bool = True) -> str:
-    """The separator among comma, semicolon, tab and pipe that fits the first lines best.
+    r"""Return the separator among comma, semicolon, tab and pipe that fits the first lines best.
 
     The one that splits the header into two or more columns and the most
     following lines into as many; ties go to more columns, then to the order
@@ -279,7 +282,7 @@ def detect_separator(text: str, complete: bool = True) -> str:
 
     Examples
     --------
-    >>> detect_separator("id;date;amount\\na;2024-01-01;12,50\\n")
+    >>> detect_separator("id;date;amount\na;2024-01-01;12,50\n")
     ';'
     """
     if not complete:
@@ -316,7 +319,7 @@ def _check_header(header: list[str], sep: str, path: Path) -> None:
 
 
 def _sample_frame(text: str, sep: str, header: list[str]) -> pd.DataFrame:
-    """The head's first lines as text columns (for suggestions in error messages)."""
+    """Return the head's first lines as text columns (for suggestions in error messages)."""
     rows = _rows(text, sep, 201)[1:]
     width = len(header)
     rows = [r for r in rows if len(r) == width]
@@ -401,7 +404,9 @@ def _read_csv_arrow(
 
 
 def _numbers_as_numbers(table: Any, column: str) -> Any:
-    """A text column that holds only numbers, as numbers (Excel serials, epoch seconds).
+    """Return the table with a text column that holds only numbers cast to numbers.
+
+    (Excel serials, epoch seconds.)
 
     The date column is read as text so that Arrow never parses dates by its
     own rules; one that holds numbers is handed on as numbers, as pandas would

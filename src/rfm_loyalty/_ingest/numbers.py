@@ -89,7 +89,7 @@ _CURRENCY = "(?:[" + "".join(CURRENCY_SIGNS) + "]|(?i:" + "|".join(CURRENCY_CODE
 
 
 def amount_pattern(decimal: str, thousands: str | None) -> str:
-    """The regular expression of the amount text rule (after NFKC and stripping)."""
+    """Return the regular expression of the amount text rule (after NFKC and stripping)."""
     d = re.escape(decimal)
     digits = r"\d+"
     if thousands is not None:
