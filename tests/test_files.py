@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from rfm_loyalty import DataQualityWarning, OrderColumns, SchemaError, prepare_orders, read_orders
-from rfm_loyalty._ingest.files import detect_encoding, detect_separator
+from rfm_loyalty._ingest.delimited import detect_encoding, detect_separator
 
 TEXT = "customer_id,order_date,amount,order_id\n张三,2024-01-01,12.50,1\nb,2024-01-02,3.00,2\n"
 
