@@ -10,8 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_loyalty import DataQualityWarning, OrderColumns, SchemaError, prepare_orders, read_orders
+from rfm_loyalty import (
+    DataQualityWarning,
+    OrderColumns,
+    SchemaError,
+    prepare_orders,
+    read_orders,
+    rfm_table,
+)
 from rfm_loyalty._ingest.delimited import detect_encoding, detect_separator
+
+from .helpers import REAL_DATA
 
 TEXT = "customer_id,order_date,amount,order_id\n张三,2024-01-01,12.50,1\nb,2024-01-02,3.00,2\n"
 
@@ -241,3 +250,51 @@ def test_close_matches_only_among_columns_of_the_right_kind(tmp_path):
     no_amount.to_csv(path, index=False)
     with pytest.raises(SchemaError, match=r"'Country'\]\.$"):
         read_orders(path, OrderColumns(customer="CustomerID", date="InvoiceDate"))
+
+
+# --- the real Online Retail file, rewritten as other shops' tools write it -----------------
+
+REAL_COLUMNS = dict(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
+                    unit_price="UnitPrice", order_id="InvoiceNo")
+CHINESE = {"InvoiceNo": "发票编号", "StockCode": "商品编码", "Description": "商品描述",
+           "Quantity": "数量", "InvoiceDate": "下单时间", "UnitPrice": "单价",
+           "CustomerID": "客户ID", "Country": "国家"}
+
+
+@pytest.fixture(scope="module")
+def real_lines():
+    if not REAL_DATA.exists():
+        pytest.skip(f"real data not found at {REAL_DATA} (see shared/data/README.md)")
+    lines = pd.read_csv(REAL_DATA, dtype=str, keep_default_na=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        original = read_orders(REAL_DATA, OrderColumns(**REAL_COLUMNS))
+    return lines, rfm_table(original)
+
+
+def test_real_file_in_gb18030_with_chinese_headers_gives_the_original_table(
+        tmp_path, real_lines):
+    lines, expected = real_lines
+    path = tmp_path / "online_retail_gb18030.csv"
+    lines.rename(columns=CHINESE).to_csv(path, index=False, encoding="gb18030")
+    columns = OrderColumns(**{role: CHINESE[name] for role, name in REAL_COLUMNS.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        orders = read_orders(path, columns)
+    assert orders.quality.encoding == "gb18030"
+    pd.testing.assert_frame_equal(rfm_table(orders), expected)
+
+
+def test_real_file_with_semicolons_and_decimal_commas_gives_the_original_table(
+        tmp_path, real_lines):
+    lines, expected = real_lines
+    path = tmp_path / "online_retail_eu.csv"
+    european = lines.assign(UnitPrice=lines["UnitPrice"].str.replace(".", ",", regex=False))
+    european.to_csv(path, index=False, sep=";", encoding="utf-8-sig")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        orders = read_orders(path, OrderColumns(**REAL_COLUMNS), decimal=",")
+    assert orders.quality.encoding == "utf-8-sig"
+    assert orders.quality.readings["separator"] == "';' (detected from the first lines)"
+    assert orders.quality.rows_in == len(lines)
+    pd.testing.assert_frame_equal(rfm_table(orders), expected)
