@@ -82,3 +82,9 @@ def test_sums_beyond_float64_name_the_customer():
     one_order = data.assign(order_date="2024-01-02")
     with pytest.raises(SchemaError, match=r"customer 'big' sum beyond"):
         prepare_orders(one_order)
+
+
+def test_missing_spellings_are_missing_amounts_not_examples():
+    parsed = parse_numbers(pd.Series(["NULL", "x", "NA", "1"]), "amount")
+    assert parsed.bad.tolist() == [True, True, True, False]
+    assert parsed.note == "e.g. 'x'"

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest.ids import is_missing_text
 from rfm_loyalty.exceptions import SchemaError
 
 #: Currency signs and codes one amount may carry, before or after the number.
@@ -111,6 +112,8 @@ def _read_distinct(uniques: pd.Series, decimal: str, thousands: str | None) -> n
         uniques.dtype
     ):
         is_text = np.ones(len(uniques), dtype=bool)
+    elif pd.api.types.infer_dtype(uniques, skipna=True) == "string":
+        is_text = np.ones(len(uniques), dtype=bool)
     else:
         is_text = np.fromiter((isinstance(v, str) for v in uniques), bool, len(uniques))
         others = uniques[~is_text]
@@ -160,13 +163,20 @@ _COMMA_THOUSANDS = re.compile(r"^\D*\d{1,3}(?:,\d{3})+(?:\.\d+)?\D*$")
 
 
 def _note(uniques: pd.Index, unread: np.ndarray, decimal: str, thousands: str | None) -> str:
-    """Examples of unreadable text, and the option that would read them."""
-    texts = [str(v) for v, u in zip(uniques, unread, strict=True) if u and isinstance(v, str)]
+    """Examples of unreadable text, and the option that would read them.
+
+    Missing spellings (``NA``, ``NULL``... see ``ids.MISSING_TEXTS``) are
+    missing amounts, not examples of unreadable ones.
+    """
+    failed = pd.Index(uniques[unread][:1000])
+    if pd.api.types.infer_dtype(failed, skipna=True) != "string":
+        failed = pd.Index([v for v in failed if isinstance(v, str)], dtype=object)
+    texts = [str(t) for t in failed[~is_missing_text(failed)]]
     if not texts:
         return ""
     examples = ", ".join(repr(t) for t in texts[:N_EXAMPLES])
     note = f"e.g. {examples}"
-    sample = [t.strip() for t in texts[:1000]]
+    sample = [str(t).strip() for t in texts]
     if decimal == "." and any(_DECIMAL_COMMA.match(t) for t in sample):
         dotted = any("." in t for t in sample if _DECIMAL_COMMA.match(t))
         more = " and thousands='.'" if dotted else ""
