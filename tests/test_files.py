@@ -298,3 +298,17 @@ def test_real_file_with_semicolons_and_decimal_commas_gives_the_original_table(
     assert orders.quality.readings["separator"] == "';' (detected from the first lines)"
     assert orders.quality.rows_in == len(lines)
     pd.testing.assert_frame_equal(rfm_table(orders), expected)
+
+
+def test_a_used_column_named_twice_in_the_header_is_refused(tmp_path):
+    path = write(tmp_path / "x.csv", b"customer_id,customer_id,order_date,amount\n"
+                 b"a,b,2024-01-01,1\n")
+    with pytest.raises(SchemaError, match=r"x\.csv' names the column\(s\) \['customer_id'\] "
+                       r"more than once"):
+        read_orders(path)
+
+
+def test_crlf_line_ends_and_quoted_fields(tmp_path):
+    path = write(tmp_path / "x.csv", b'customer_id,order_date,amount\r\na,2024-01-01,1\r\n'
+                 b'"b",2024-01-02,"2"\r\n')
+    assert read_orders(path).frame["amount"].tolist() == [1.0, 2.0]

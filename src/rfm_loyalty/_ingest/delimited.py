@@ -236,8 +236,7 @@ def sample_frame(text: str, sep: str, header: list[str]) -> pd.DataFrame:
 
 
 def read_csv_arrow(
-    path: Path, encoding: str, sep: str, options: ReadOptions, reading: FileReading,
-    quoted: bool,
+    path: Path, encoding: str, sep: str, options: ReadOptions, reading: FileReading
 ) -> pd.DataFrame:
     """Read the used columns with Arrow's CSV reader; skip and count lines of the wrong width."""
     import pyarrow as pa
@@ -273,18 +272,23 @@ def read_csv_arrow(
         )
         return table, bad
 
+    def read_all(text_columns: set[str]) -> tuple[Any, list[str]]:
+        table, bad = read(False, text_columns)
+        if bad:
+            # a quoted value may hold a line break, which the fast parse takes
+            # for the end of a line: read again, slower but exact
+            table, bad = read(True, text_columns)
+        return table, bad
+
     try:
         try:
-            table, bad = read(False, as_text)
-            if bad and quoted:
-                # a quoted value may hold a line break: read again, slower but exact
-                table, bad = read(True, as_text)
+            table, bad = read_all(as_text)
         except pa.ArrowInvalid as exc:
             if "conversion error" not in str(exc) or "to string" in str(exc):
                 raise
             # a number column with text further down: read it as text too
             numeric = {getattr(cols, r) for r in NUMERIC_ROLES if getattr(cols, r) is not None}
-            table, bad = read(quoted, as_text | numeric)
+            table, bad = read_all(as_text | numeric)
     except UnicodeDecodeError as exc:
         raise _late_undecodable(path, encoding) from exc
     except pa.ArrowInvalid as exc:

@@ -117,7 +117,13 @@ def _read_text(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOpti
     options = _resolve_auto(options, lambda: header)
     cols = options.order_columns
     check_columns_exist(header, cols, sample=lambda: sample_frame(text, sep, header))
-    frame = read_csv_arrow(path, encoding, sep, options, reading, quoted=complete and '"' in text)
+    twice = sorted({c for c in cols.used().values() if header.count(c) > 1})
+    if twice:
+        raise SchemaError(
+            f"The header of {str(path)!r} names the column(s) {twice!r} more than once; "
+            "rename them so that each role has one column."
+        )
+    frame = read_csv_arrow(path, encoding, sep, options, reading)
     if len(frame) == 0 and reading.bad_lines == 0:
         raise SchemaError(
             f"{str(path)!r} holds a header but no order line; there is nothing to analyse."
