@@ -80,7 +80,7 @@ class Orders:
         column        dtype            meaning
         ============  ===============  ==================================================
         customer_id   text             customer id as text
-        order_id      input's dtype    the input's order id; a generated int64 without one
+        order_id      text or int64    text; integer ids as given; generated int64 if none
         order_date    datetime64[ns]   the order's timestamp (earliest line), tz-naive
         amount        float64          net amount of the order (returns are negative)
         cost          float64          summed line costs (only with a cost column)
