@@ -312,3 +312,9 @@ def test_crlf_line_ends_and_quoted_fields(tmp_path):
     path = write(tmp_path / "x.csv", b'customer_id,order_date,amount\r\na,2024-01-01,1\r\n'
                  b'"b",2024-01-02,"2"\r\n')
     assert read_orders(path).frame["amount"].tolist() == [1.0, 2.0]
+
+
+def test_utf8_given_for_a_file_with_a_byte_order_mark(tmp_path):
+    path = write(tmp_path / "x.csv", TEXT.encode("utf-8-sig"))
+    orders = read(path, encoding="utf-8")
+    assert sorted(orders.frame["customer_id"]) == ["b", "张三"]

@@ -136,11 +136,13 @@ def _decode_error(data: bytes, encoding: str) -> int | None:
 
 
 def decode_head(head: bytes, encoding: str, complete: bool, path: Path) -> str:
+    """Return the head as text (without a byte-order mark, as Arrow reads it)."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     try:
-        return str(decoder.decode(head, final=complete))
+        text = str(decoder.decode(head, final=complete))
     except UnicodeDecodeError as exc:
         raise _undecodable(path, encoding, int(exc.start), head[exc.start]) from exc
+    return text.removeprefix("\ufeff")
 
 
 def _undecodable(path: Path, encoding: str, offset: int, byte: int) -> SchemaError:
