@@ -318,3 +318,12 @@ def test_utf8_given_for_a_file_with_a_byte_order_mark(tmp_path):
     path = write(tmp_path / "x.csv", TEXT.encode("utf-8-sig"))
     orders = read(path, encoding="utf-8")
     assert sorted(orders.frame["customer_id"]) == ["b", "张三"]
+
+
+def test_encoding_is_none_for_a_frame_and_parquet(tmp_path):
+    data = pd.DataFrame({"customer_id": ["a"], "order_date": ["2024-01-01"], "amount": [1.0]})
+    assert prepare_orders(data).quality.encoding is None
+    path = tmp_path / "x.parquet"
+    data.to_parquet(path)
+    orders = read_orders(path)
+    assert orders.quality.encoding is None and orders.quality.readings.get("encoding") is None
