@@ -327,3 +327,23 @@ def test_encoding_is_none_for_a_frame_and_parquet(tmp_path):
     data.to_parquet(path)
     orders = read_orders(path)
     assert orders.quality.encoding is None and orders.quality.readings.get("encoding") is None
+
+
+def test_non_utf8_bytes_in_a_number_column_are_an_encoding_error(tmp_path):
+    head = "customer_id,order_date,amount\n" + "a,2024-01-01,1\n" * 6000
+    data = head.encode() + "b,2024-01-02,".encode() + "￥2\n".encode("gb18030")
+    path = write(tmp_path / "orders.csv", data)
+    with pytest.raises(SchemaError, match=r"cannot be read as utf-8: byte 0xa3 at offset "
+                       rf"{len(head.encode()) + 13:,} "):
+        read_orders(path)
+
+
+def test_many_bad_lines_are_counted_with_three_examples(tmp_path):
+    body = "".join(f"c{i},2024-01-01,1,{i}\n" for i in range(5000))
+    path = write(tmp_path / "x.csv", ("customer_id,order_date,amount\nok,2024-01-01,2\n"
+                                      + body).encode())
+    with pytest.warns(DataQualityWarning, match=r"bad_line: 5,000\)\. bad_line: 5,000 line\(s\)"
+                      r" of .* e\.g\. 'c0,2024-01-01,1,0', 'c1,2024-01-01,1,1', "
+                      r"'c2,2024-01-01,1,2'; a separator"):
+        orders = read_orders(path)
+    assert orders.quality.dropped == {"bad_line": 5000}

@@ -60,7 +60,6 @@ class FileReading:
     note: str = ""
 
 
-
 def head_bytes(path: Path) -> tuple[bytes, bool]:
     """Return the first ``HEAD_BYTES`` bytes (decompressed for ``.gz``) and whether that is all."""
     compressed = path.name.lower().endswith(".gz")
@@ -254,10 +253,13 @@ def read_csv_arrow(
     arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
 
     def read(newlines: bool, text_columns: set[str]) -> tuple[Any, list[str]]:
-        bad: list[str] = []
+        # the count, then the first few lines as examples (never every bad line)
+        bad: list[Any] = [0]
 
         def skip(row: Any) -> str:
-            bad.append(row.text)
+            bad[0] += 1
+            if len(bad) <= _BAD_LINE_EXAMPLES:
+                bad.append(row.text)
             return "skip"
 
         table = pacsv.read_csv(
@@ -272,7 +274,7 @@ def read_csv_arrow(
                 strings_can_be_null=True,
             ),
         )
-        return table, bad
+        return table, bad if bad[0] else []
 
     def read_all(text_columns: set[str]) -> tuple[Any, list[str]]:
         table, bad = read(False, text_columns)
@@ -302,11 +304,14 @@ def read_csv_arrow(
             f"{str(path)!r} cannot be read to its end ({exc}): the file is truncated or "
             "damaged. Check that the download or copy is complete."
         ) from exc
+    if any(pa.types.is_binary(field.type) for field in table.schema):
+        # Arrow keeps a column of invalid UTF-8 as bytes: the encoding is wrong
+        raise _late_undecodable(path, encoding)
     if bad:
-        reading.bad_lines = len(bad)
-        examples = ", ".join(repr(t[:80]) for t in bad[:_BAD_LINE_EXAMPLES])
+        reading.bad_lines = int(bad[0])
+        examples = ", ".join(repr(t[:80]) for t in bad[1:])
         reading.note = (
-            f"{len(bad):,} line(s) of {str(path)!r} whose number of fields differs from the "
+            f"{reading.bad_lines:,} line(s) of {str(path)!r} whose number of fields differs from the "
             f"header's, e.g. {examples}; a separator inside an unquoted value (such as "
             "1,234.50) shifts the fields: quote such values, or fix the line"
         )
@@ -318,13 +323,12 @@ def read_csv_arrow(
 
 
 def _numbers_as_numbers(table: Any, column: str) -> Any:
-    """Return the table with a text column that holds only numbers cast to numbers.
-
-    (Excel serials, epoch seconds.)
+    """Return the table with a text column of nothing but numbers cast to numbers.
 
     The date column is read as text so that Arrow never parses dates by its
-    own rules; one that holds numbers is handed on as numbers, as pandas would
-    type it, so that the date rules can name it (``date_format="excel"``...).
+    own rules; one that holds numbers (Excel serials, epoch seconds) is handed
+    on as numbers, as pandas would type it, so that the date rules can name it
+    (``date_format="excel"``...).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
