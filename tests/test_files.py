@@ -331,7 +331,7 @@ def test_encoding_is_none_for_a_frame_and_parquet(tmp_path):
 
 def test_non_utf8_bytes_in_a_number_column_are_an_encoding_error(tmp_path):
     head = "customer_id,order_date,amount\n" + "a,2024-01-01,1\n" * 6000
-    data = head.encode() + "b,2024-01-02,".encode() + "￥2\n".encode("gb18030")
+    data = head.encode() + b"b,2024-01-02," + "￥2\n".encode("gb18030")
     path = write(tmp_path / "orders.csv", data)
     with pytest.raises(SchemaError, match=r"cannot be read as utf-8: byte 0xa3 at offset "
                        rf"{len(head.encode()) + 13:,} "):
