@@ -311,8 +311,8 @@ def read_csv_arrow(
         reading.bad_lines = int(bad[0])
         examples = ", ".join(repr(t[:80]) for t in bad[1:])
         reading.note = (
-    """Return the table with its date column cast to numbers when it holds only numbers.
-            f"header's, e.g. {examples}; a separator inside an unquoted value (such as "
+            f"{reading.bad_lines:,} line(s) of {str(path)!r} whose number of fields differs "
+            f"from the header's, e.g. {examples}; a separator inside an unquoted value (such as "
             "1,234.50) shifts the fields: quote such values, or fix the line"
         )
     if cols.date in table.column_names:
