@@ -171,6 +171,7 @@ def _note(uniques: pd.Index, unread: np.ndarray, decimal: str, thousands: str | 
     failed = pd.Index(uniques[unread][:1000])
     if pd.api.types.infer_dtype(failed, skipna=True) != "string":
         failed = pd.Index([v for v in failed if isinstance(v, str)], dtype=object)
+    failed = pd.Index(failed.astype(str).str.strip())
     texts = [str(t) for t in failed[~is_missing_text(failed)]]
     if not texts:
         return ""
