@@ -161,6 +161,7 @@ def test_excel_ids_are_text_and_dates_cells_are_dates(tmp_path):
         "order_id": [536365.0, 536366.0, 536367.0],
     }).to_excel(path, index=False)
     orders = read(path)
+    assert orders.quality.readings["sheet"] == "'Sheet1' (the first sheet)"
     assert sorted(orders.frame["customer_id"]) == ["17850", "17850", "42"]
     assert sorted(orders.frame["order_id"]) == ["536365", "536366", "536367"]
     assert orders.as_of == pd.Timestamp("2024-01-05")

@@ -181,7 +181,8 @@ def _read_excel(path: Path, options: ReadOptions) -> tuple[pd.DataFrame, ReadOpt
         raise SchemaError(
             f"Sheet {label!r} of {str(path)!r} holds a header but no order line."
         )
-    reading = FileReading(readings={"sheet": repr(label)} if options.sheet_name is None else {})
+    first = {"sheet": f"{label!r} (the first sheet)"}
+    reading = FileReading(readings=first if options.sheet_name is None else {})
     return frame, options, reading
 
 
