@@ -348,3 +348,16 @@ def test_many_bad_lines_are_counted_with_three_examples(tmp_path):
                       r"'c2,2024-01-01,1,2'; a separator"):
         orders = read_orders(path)
     assert orders.quality.dropped == {"bad_line": 5000}
+
+
+def test_gzip_text_in_gb18030_and_tsv_names(tmp_path):
+    path = write(tmp_path / "x.csv.gz", gzip.compress(TEXT.encode("gb18030")))
+    orders = read(path)
+    assert orders.quality.encoding == "gb18030"
+    assert sorted(orders.frame["customer_id"]) == ["b", "张三"]
+    # .tsv: tabs, whatever the header holds (here commas inside a column name)
+    tsv = write(tmp_path / "x.tsv", TEXT.replace("amount", "amount,eur").replace(",", "\t")
+                .replace("amount\teur", "amount,eur").encode())
+    orders = read_orders(tsv, OrderColumns(amount="amount,eur", order_id="order_id"))
+    assert orders.frame["amount"].sum() == 15.5
+    assert "separator" not in orders.quality.readings
