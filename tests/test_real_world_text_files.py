@@ -134,3 +134,19 @@ def test_unquoted_thousands_comma_is_a_counted_bad_line_never_a_shifted_amount()
     q = orders.quality
     assert (q.rows_in, q.rows_used, q.dropped) == (5, 4, {"bad_line": 1})
     assert float(rfm_table(orders).loc["A17", "monetary_total"]) == 12.25
+
+
+def test_the_files_are_what_the_script_writes_byte_for_byte():
+    """scripts/real_world/text_files.py makes every file again, the workbook included."""
+    import importlib
+    import sys
+
+    scripts = Path(__file__).resolve().parents[1] / "scripts"
+    sys.path.insert(0, str(scripts))
+    try:
+        makers = importlib.import_module("real_world.text_files").FILES
+    finally:
+        sys.path.remove(str(scripts))
+    assert len(makers) == 7
+    for name, make in makers.items():
+        assert (FOLDER / name).read_bytes() == make(), f"{name}: run make_real_world_files.py"
