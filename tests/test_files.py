@@ -46,6 +46,7 @@ def read(path, **options):
     ("utf-8", "utf-8", "detected"),
     ("utf-8-sig", "utf-8-sig", "byte-order mark"),
     ("utf-16", "utf-16", "byte-order mark"),
+    ("utf-32", "utf-32", "byte-order mark"),
     ("utf-16-be", None, None),  # no BOM: refused below
     ("gb18030", "gb18030", "detected; not UTF-8: byte 0xd5 at offset 39"),
     ("gbk", "gb18030", "detected; not UTF-8: byte 0xd5 at offset 39"),
