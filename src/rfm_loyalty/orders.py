@@ -279,7 +279,10 @@ def prepare_orders(
         Whether ``01/02/2024`` is 1 February. Default: settled by the data
         (a day above 12), else an error naming both readings.
     decimal, thousands : str
-        Decimal mark and thousands separator of amounts written as text.
+        Decimal mark (default ``"."``) and thousands separator (default none)
+        of amounts written as text, read by the amount text rule of
+        ``docs/definitions.md`` (currency signs and codes such as ``￥`` or
+        ``EUR``, full-width digits, accounting negatives ``(12.50)``).
     amount_decimals : int, optional
         Decimals of the amounts (0 to 6); default found from the data.
         Monetary sums are exact at this many decimals.
