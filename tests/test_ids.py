@@ -151,3 +151,18 @@ def test_fixed_width_sort_is_pythons_text_order(width, seed, n):
 
 def test_fixed_width_sort_declines_several_widths():
     assert argsort_fixed_width(pd.Index(["9", "10"], dtype=pd.ArrowDtype(pa.string()))) is None
+
+
+@pytest.mark.parametrize(("values", "codes", "texts"), [
+    (["AB123", " AB12", "CD456"], [0, 1, 2], ["AB123", "AB12", "CD456"]),
+    (["A1.00", "A1.00", "B2.00"], [0, 0, 1], ["A1.00", "B2.00"]),
+    (["17850.0", "17850  ", "17851.0"], [0, 0, 1], ["17850", "17851"]),
+    (["NULL", "AB12", "None"], [-1, 0, -1], ["AB12"]),
+    ([" NA  ", "ABCDE"], [-1, 0], ["ABCDE"]),
+    (["ABCD\u3000", "ABCD\u00a0"], [0, 0], ["ABCD"]),
+])
+def test_arrow_ids_of_one_width_are_normalised_like_any_text(values, codes, texts):
+    arrow = pd.Series(values, dtype=pd.ArrowDtype(pa.string()))
+    got_codes, got_texts = ids_as_text(arrow)
+    assert got_codes.tolist() == codes
+    assert list(got_texts) == texts

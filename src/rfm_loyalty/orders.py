@@ -42,6 +42,7 @@ from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
 from rfm_loyalty._ingest.lines import (
     Ingest,
+    check_sums,
     compact_codes,
     sorted_customer_codes,
     sum_lines_into_orders,
@@ -79,7 +80,7 @@ class Orders:
         column        dtype            meaning
         ============  ===============  ==================================================
         customer_id   text             customer id as text
-        order_id      input's dtype    the input's order id; a generated int64 without one
+        order_id      text or int64    text; integer ids as given; generated int64 if none
         order_date    datetime64[ns]   the order's timestamp (earliest line), tz-naive
         amount        float64          net amount of the order (returns are negative)
         cost          float64          summed line costs (only with a cost column)
@@ -278,7 +279,10 @@ def prepare_orders(
         Whether ``01/02/2024`` is 1 February. Default: settled by the data
         (a day above 12), else an error naming both readings.
     decimal, thousands : str
-        Decimal mark and thousands separator of amounts written as text.
+        Decimal mark (default ``"."``) and thousands separator (default none)
+        of amounts written as text, read by the amount text rule of
+        ``docs/definitions.md`` (currency signs and codes such as ``￥`` or
+        ``EUR``, full-width digits, accounting negatives ``(12.50)``).
     amount_decimals : int, optional
         Decimals of the amounts (0 to 6); default found from the data.
         Monetary sums are exact at this many decimals.
@@ -352,7 +356,7 @@ def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
 
         options = options.with_columns(infer_columns(data.columns))
     cols = options.order_columns
-    check_columns_exist(data.columns, cols)
+    check_columns_exist(data.columns, cols, sample=lambda: data.iloc[:200])
     duplicated = data.columns[data.columns.duplicated()].tolist()
     wanted = set(cols.used().values())
     if any(c in wanted for c in duplicated):
@@ -376,8 +380,10 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
     elif options.returns == "error":
         ingest.raise_on_negative(reasons)
 
-    report_args = account(reasons, ingest.amount, ingest.amount_bad, ingest.readings)
-    report_bad_rows(report_args["dropped"], options.on_bad_rows, n)
+    report_args = account(
+        reasons, ingest.amount, ingest.amount_bad, ingest.readings, ingest.unread_lines)
+    report_bad_rows(report_args["dropped"], options.on_bad_rows, report_args["rows_in"],
+                    ingest.notes)
 
     used = reasons == 0
     if not used.any():
@@ -388,9 +394,11 @@ def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
         )
     assert as_of_ts is not None  # set whenever a row is valid
     frame, customer_codes, lines = sum_lines_into_orders(ingest, used, options.zero_amount)
+    check_sums(frame, customer_codes, ingest.customer_ids)
     codes, index = sorted_customer_codes(customer_codes, ingest.customer_ids)
     quality = QualityReport(
         **report_args,
+        encoding=ingest.encoding,
         orders=len(frame),
         customers=distinct_count(codes),
         purchases=int(frame["is_purchase"].sum()),
@@ -465,10 +473,14 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     into orders, so the text columns read from the file (most of the memory)
     are released before that step instead of being held until the end.
     """
-    data, resolved, readings = read_file(path, options)
+    data, resolved, reading = read_file(path, options)
     resolved = _resolve_columns(data, resolved)
     ingest = Ingest(data, resolved)
-    ingest.readings.update(readings)
+    ingest.readings.update(reading.readings)
+    ingest.encoding = reading.encoding
+    ingest.unread_lines = reading.bad_lines
+    if reading.note:
+        ingest.notes["bad_line"] = reading.note
     return ingest, resolved
 
 

@@ -27,10 +27,13 @@ DROP_REASONS: tuple[str, ...] = (
     "invalid_status",
     "after_as_of",
     "negative_amount",
+    "bad_line",
 )
 #: Reasons that mean the row itself is broken (the others are exclusions the
 #: caller asked for: a status filter, an as_of date, returns="drop").
-BAD_ROW_REASONS = ("missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id")
+BAD_ROW_REASONS = (
+    "missing_customer", "bad_date", "bad_amount", "bad_cost", "missing_order_id", "bad_line",
+)
 
 
 
@@ -64,6 +67,11 @@ class QualityReport:
         rather than the caller (e.g. ``"date"``: the date format and what
         settled it; ``"encoding"``, ``"separator"``, ``"columns"``: what was
         detected or matched). Empty when nothing had to be decided.
+    encoding : str or None
+        The text encoding a CSV file was read with (Python's codec name:
+        ``"utf-8"``, ``"utf-8-sig"`` with a byte-order mark, ``"utf-16"``,
+        ``"gb18030"``...), given or detected; None for a DataFrame, Parquet
+        or Excel input.
     """
 
     rows_in: int
@@ -78,6 +86,7 @@ class QualityReport:
     purchases: int = 0
     as_of: pd.Timestamp | None = None
     readings: Mapping[str, str] = field(default_factory=dict)
+    encoding: str | None = None
 
     @property
     def rows_dropped(self) -> int:
@@ -120,31 +129,42 @@ class QualityReport:
             f"  -> {self.orders:,} orders ({self.purchases:,} purchases) "
             f"from {self.customers:,} customers"
         )
+        if self.encoding is not None and "encoding" not in self.readings:
+            lines.append(f"  read: encoding: {self.encoding}")
         lines += [f"  read: {what}: {how}" for what, how in self.readings.items()]
         return "\n".join(lines)
 
 
 def account(
-    reasons: np.ndarray, amount: np.ndarray, amount_bad: np.ndarray, readings: Mapping[str, str]
+    reasons: np.ndarray, amount: np.ndarray, amount_bad: np.ndarray, readings: Mapping[str, str],
+    unread_lines: int = 0,
 ) -> dict[str, Any]:
     """Count rows and readable amounts per drop reason (the ``QualityReport`` fields).
 
     ``reasons`` holds each row's first failing reason (0 = used), as
-    ``Ingest.first_failures`` codes them.
+    ``Ingest.first_failures`` codes them. ``unread_lines`` are the lines of a
+    file the reader skipped (``bad_line``: their fields did not match the
+    header); they count as input rows with no readable amount.
     """
     n = len(reasons)
     readable = np.where(amount_bad, 0.0, amount)
     counts = np.bincount(reasons, minlength=len(DROP_REASONS) + 1)
-    sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # sums beyond float64 are refused later, naming the customer
+        sums = np.bincount(reasons, weights=readable, minlength=len(DROP_REASONS) + 1)
+        total = float(readable.sum())
     dropped = {r: int(counts[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
     dropped_amounts = {r: float(sums[i + 1]) for i, r in enumerate(DROP_REASONS) if counts[i + 1]}
+    if unread_lines:
+        dropped["bad_line"] = dropped.get("bad_line", 0) + unread_lines
+        dropped_amounts["bad_line"] = dropped_amounts.get("bad_line", 0.0)
     return {
-        "rows_in": n,
+        "rows_in": n + unread_lines,
         "rows_used": int(counts[0]),
         "dropped": dropped,
-        "amount_in": float(readable.sum()),
+        "amount_in": total,
         "amount_used": float(sums[0]),
-        "amount_dropped": float(sums[1:].sum()),
+        "amount_dropped": float(np.sum(sums[1:])),
         "dropped_amounts": dropped_amounts,
         "readings": dict(readings),
     }
@@ -159,24 +179,30 @@ def format_counts(counts: Mapping[str, int]) -> str:
 
 
 def report_bad_rows(
-    dropped: Mapping[str, int], on_bad_rows: str, n: int
+    dropped: Mapping[str, int], on_bad_rows: str, n: int,
+    notes: Mapping[str, str] | None = None,
 ) -> None:
     """Warn once with the counts of unusable rows, or raise (``on_bad_rows="raise"``).
 
     Shared by pandas ingest and the engines, so that the texts are the same.
+    ``notes`` holds, per reason, examples of the unreadable values and the
+    option that would read them; they follow the counts.
     """
     bad = {r: c for r, c in dropped.items() if r in BAD_ROW_REASONS}
     if not bad:
         return
     total = sum(bad.values())
     counts = f"{total:,} of {n:,} order rows"
+    details = "".join(
+        f" {reason}: {note}." for reason, note in (notes or {}).items() if reason in bad
+    )
     if on_bad_rows == "raise":
         raise DataQualityError(
-            f"{counts} are unusable ({format_counts(bad)}). Fix them, or pass "
+            f"{counts} are unusable ({format_counts(bad)}).{details} Fix them, or pass "
             "on_bad_rows='warn' to drop them and count them in Orders.quality."
         )
     message = (
-        f"{counts} were dropped as unusable ({format_counts(bad)}). "
+        f"{counts} were dropped as unusable ({format_counts(bad)}).{details} "
         "See Orders.quality for the full accounting."
     )
     warn_user(message, DataQualityWarning)

@@ -17,10 +17,10 @@ from rfm_loyalty._ingest.ids import (
     argsort_text,
     factorize_runs,
     ids_as_text,
-    missing_text,
+    normalise_ids,
 )
 from rfm_loyalty._ingest.numbers import MAX_DECIMALS, decimals_of, parse_numbers
-from rfm_loyalty.exceptions import DataQualityError
+from rfm_loyalty.exceptions import DataQualityError, SchemaError
 
 if TYPE_CHECKING:
     from rfm_loyalty._ingest.options import ReadOptions
@@ -61,6 +61,10 @@ class Ingest:
         self.n = len(data)
         #: how the reader decided what the caller left open (QualityReport.readings)
         self.readings: dict[str, str] = {}
+        #: the text encoding of the file read (QualityReport.encoding)
+        self.encoding: str | None = None
+        #: lines of the file skipped before parsing (bad_line)
+        self.unread_lines = 0
         self.order_codes: np.ndarray | None = None
         self.order_values: pd.Index | None = None
         customers = data[cols.customer]
@@ -74,6 +78,14 @@ class Ingest:
             self.customer_codes, self.customer_ids = ids_as_text(customers)
             if order_ids is not None:
                 self.order_codes, self.order_values = factorize_runs(order_ids)
+        if self.order_values is not None and not pd.api.types.is_integer_dtype(
+            self.order_values.dtype
+        ):
+            # order ids follow the rules of customer ids: 536365, "536365",
+            # " 536365" and 536365.0 are one order "536365"; blank is missing
+            assert self.order_codes is not None
+            self.order_codes, self.order_values = normalise_ids(
+                self.order_codes, self.order_values)
         self._parse_values(data, options)
         self.status: pd.Series | None = None
         if cols.status is not None:
@@ -89,13 +101,16 @@ class Ingest:
         if reading is not None:
             self.readings["date"] = reading
         given = options.amount_decimals
+        #: per drop reason, examples of unreadable values and the option to give
+        self.notes: dict[str, str] = {}
+        number = self._number_reader(options)
         if cols.amount is not None:
-            self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)
+            self.amount, self.amount_bad = number(data[cols.amount], cols.amount, "bad_amount")
             decimals = given if given is not None else decimals_of(self.amount, self.amount_bad)
         else:
             assert cols.quantity is not None and cols.unit_price is not None
-            qty, qty_bad = parse_numbers(data[cols.quantity], cols.quantity)
-            price, price_bad = parse_numbers(data[cols.unit_price], cols.unit_price)
+            qty, qty_bad = number(data[cols.quantity], cols.quantity, "bad_amount")
+            price, price_bad = number(data[cols.unit_price], cols.unit_price, "bad_amount")
             with np.errstate(invalid="ignore", over="ignore"):
                 self.amount = qty * price
             self.amount_bad = qty_bad | price_bad | ~np.isfinite(self.amount)
@@ -111,7 +126,18 @@ class Ingest:
         self.cost: np.ndarray | None = None
         self.cost_bad: np.ndarray | None = None
         if cols.cost is not None:
-            self.cost, self.cost_bad = parse_numbers(data[cols.cost], cols.cost)
+            self.cost, self.cost_bad = number(data[cols.cost], cols.cost, "bad_cost")
+
+    def _number_reader(self, options: ReadOptions) -> Any:
+        """``parse_numbers`` with the options' decimal mark, keeping notes per reason."""
+
+        def read(values: pd.Series, name: str, reason: str) -> tuple[np.ndarray, np.ndarray]:
+            parsed = parse_numbers(values, name, options.decimal, options.thousands)
+            if parsed.note and reason not in self.notes:
+                self.notes[reason] = f"{name}: {parsed.note}"
+            return parsed.values, parsed.bad
+
+        return read
 
     def first_failures(self, valid_statuses: Iterable[Any] | None) -> np.ndarray:
         """Code each row with the index+1 of its first failing reason (0 = ok)."""
@@ -124,9 +150,7 @@ class Ingest:
         if self.cost_bad is not None:
             checks.append(("bad_cost", self.cost_bad))
         if self.order_codes is not None and self.order_values is not None:
-            blank = missing_text(pd.Series(self.order_values))
-            missing = np.append(blank, True)[self.order_codes]  # code -1: missing
-            checks.append(("missing_order_id", missing))
+            checks.append(("missing_order_id", self.order_codes < 0))
         if valid_statuses is not None and self.status is not None:
             allowed = list(valid_statuses)
             checks.append(("invalid_status", ~self.status.isin(allowed).to_numpy()))
@@ -195,15 +219,18 @@ def _line_columns(data: pd.DataFrame, options: ReadOptions) -> dict[str, Any]:
         if name is not None:
             out[role] = ids_as_text(data[name])
     if cols.list_price is not None:
-        price, bad = parse_numbers(data[cols.list_price], cols.list_price)
+        price, bad, _ = parse_numbers(
+            data[cols.list_price], cols.list_price, options.decimal, options.thousands)
         if cols.quantity is not None:
-            qty, qty_bad = parse_numbers(data[cols.quantity], cols.quantity)
+            qty, qty_bad, _ = parse_numbers(
+                data[cols.quantity], cols.quantity, options.decimal, options.thousands)
             with np.errstate(invalid="ignore", over="ignore"):
                 price = price * qty
             bad = bad | qty_bad
         out["list_amount"] = np.where(bad, np.nan, price)
     if cols.discount is not None:
-        discount, bad = parse_numbers(data[cols.discount], cols.discount)
+        discount, bad, _ = parse_numbers(
+            data[cols.discount], cols.discount, options.decimal, options.thousands)
         out["discount"] = np.where(bad, np.nan, discount)
     return out
 
@@ -288,6 +315,31 @@ def sum_lines_into_orders(
     if ingest.status is not None:
         frame["status"] = _plain(pd.Index(frame["status"]).astype(ingest.status.dtype))
     return frame, cust[first_line], _lines_frame(ingest, kept, order_codes, amount)
+
+
+def check_sums(frame: pd.DataFrame, customer_codes: np.ndarray, customer_ids: pd.Index) -> None:
+    """Refuse order amounts whose sums (per order or per customer) overflow float64.
+
+    ``customer_codes`` are each order's code into ``customer_ids``.
+    """
+    amount = frame["amount"].to_numpy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        bounded = bool(np.isfinite(np.abs(amount).sum()))
+    if not bounded:
+        # some order, or some customer's total, is beyond float64
+        with np.errstate(over="ignore", invalid="ignore"):
+            totals = np.bincount(customer_codes, weights=amount)
+            per_order = ~np.isfinite(amount)
+            over = np.flatnonzero(per_order)
+            code = int(customer_codes[over[0]]) if len(over) else None
+            if code is None and not np.isfinite(totals).all():
+                code = int(np.flatnonzero(~np.isfinite(totals))[0])
+        if code is not None:
+            raise SchemaError(
+                f"The amounts of customer {str(customer_ids[code])!r} sum beyond the range "
+                "of float64 numbers (about 1.8e308), so no total can be computed. Check the "
+                "amount column (a wrong unit, or a code read as an amount?)."
+            )
 
 
 def _plain(values: pd.Index) -> Any:
