@@ -339,18 +339,22 @@ def orders_from_frame(data: Any, options: ReadOptions) -> Orders:
             f"{sorted(file_only)} are options of reading a file; the orders are a DataFrame "
             "already. Leave them unset, or pass the file's path to read_orders/analyze."
         )
-    resolved = _resolve_columns(data, options)
-    return _orders_from(Ingest(data, resolved), resolved)
+    resolved, found = _resolve_columns(data, options)
+    ingest = Ingest(data, resolved)
+    ingest.readings.update(found)
+    return _orders_from(ingest, resolved)
 
 
-def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
-    """Check the table's shape against the columns (resolving ``columns="auto"``)."""
+def _resolve_columns(
+    data: pd.DataFrame, options: ReadOptions
+) -> tuple[ReadOptions, dict[str, str]]:
+    """Check the table's shape against the columns (resolving ``columns="auto"``).
+
+    Also returns the note of the columns matched (``QualityReport.readings``).
+    """
     if len(data) == 0:
         raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
-    if options.columns == "auto":
-        from rfm_loyalty._ingest.columns import infer_columns
-
-        options = options.with_columns(infer_columns(data.columns))
+    options, found = options.resolve_columns(data.columns)
     cols = options.order_columns
     check_columns_exist(data.columns, cols)
     duplicated = data.columns[data.columns.duplicated()].tolist()
@@ -361,7 +365,7 @@ def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
         raise InvalidParameterError(
             "valid_statuses needs a status column: pass OrderColumns(status=...)."
         )
-    return options
+    return options, found
 
 
 def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
@@ -466,9 +470,9 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     are released before that step instead of being held until the end.
     """
     data, resolved, readings = read_file(path, options)
-    resolved = _resolve_columns(data, resolved)
+    resolved, found = _resolve_columns(data, resolved)
     ingest = Ingest(data, resolved)
-    ingest.readings.update(readings)
+    ingest.readings.update({**found, **readings})
     return ingest, resolved
 
 

@@ -33,17 +33,19 @@ def read_file(
     """
     if not path.exists():
         raise FileNotFoundError(f"No order file at {str(path)!r}.")
-    cols = options.order_columns
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        return _read_parquet(path, cols), options, {}
+        options, found = _parquet_columns(path, options)
+        return _read_parquet(path, options.order_columns), options, found
     if name.endswith(TEXT_SUFFIXES):
         sep = "\t" if ".tsv" in name else ","
         header = pd.read_csv(path, nrows=0, sep=sep).columns
+        options, found = options.resolve_columns(header)  # columns="auto"
+        cols = options.order_columns
         check_columns_exist(header, cols)
         as_text = {c: str for c in (cols.customer, cols.order_id) if c is not None}
         frame = pd.read_csv(path, usecols=list(cols.used().values()), dtype=as_text, sep=sep)
-        return frame, options, {}
+        return frame, options, found
     raise SchemaError(
         f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
         ".tsv or .parquet file, or read it yourself and pass the DataFrame."
@@ -64,6 +66,14 @@ def check_columns_exist(available: Iterable[object], cols: OrderColumns) -> None
                 f"Column {name!r} (the {role} column) is not in the input. "
                 f"Columns found: {present!r}.{hint}"
             )
+
+
+def _parquet_columns(path: Path, options: ReadOptions) -> tuple[ReadOptions, dict[str, str]]:
+    if options.columns != "auto":
+        return options, {}
+    import pyarrow.parquet as pq
+
+    return options.resolve_columns(pq.read_schema(path).names)
 
 
 def _read_parquet(path: Path, cols: OrderColumns) -> pd.DataFrame:

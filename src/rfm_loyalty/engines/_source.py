@@ -91,11 +91,17 @@ class EngineSource:
         ``tz`` is the zone whose wall clock gives the calendar day of
         time-zone-aware timestamps (DuckDB ``TIMESTAMP WITH TIME ZONE``);
         default UTC.
+    readings : dict of str to str
+        What the source decided itself (the columns matched by
+        ``columns="auto"``), as ``QualityReport.readings``.
     """
 
     engine: str
     runner: Runner = field(repr=False, compare=False)
     options: ReadOptions
+    #: what the source decided itself (``QualityReport.readings``: the columns
+    #: matched by ``columns="auto"``)
+    readings: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def columns(self) -> OrderColumns:
@@ -140,6 +146,8 @@ class EngineSource:
             kinds=self.runner.column_kinds(),
             valid_statuses=self.valid_statuses,
             tz=self.tz,
+            decimal=self.options.decimal,
+            thousands=self.options.thousands,
         )
 
     def sql(self, *, as_of: Any, window_days: int | None = None) -> str:
@@ -246,7 +254,8 @@ class EngineSource:
                 f"({format_counts(report_args['dropped'])}). Check the column mapping "
                 f"{self.columns.used()!r} and the as_of date."
             )
-        return _assemble(table, report_args, as_of_ts, window_days)
+        report_args["readings"] = dict(self.readings)
+        return _assemble(table, report_args, as_of_ts, window_days, self.options.amount_decimals)
 
     # -- helpers -----------------------------------------------------------
 
@@ -339,8 +348,13 @@ def _assemble(
     report_args: dict[str, Any],
     as_of: pd.Timestamp,
     window_days: int | None,
+    amount_decimals: int | None = None,
 ) -> EngineResult:
-    """Build the ``customer_aggregates`` frame and the report from the engine's rows."""
+    """Build the ``customer_aggregates`` frame and the report from the engine's rows.
+
+    With ``amount_decimals`` the sums of amounts are rounded to it, as the
+    pandas path rounds them (``round_money``): exact decimal sums.
+    """
     ids = np.asarray(table["customer_id"], dtype=object)
     frequency = np.asarray(table["frequency"], dtype=np.int64)
     quality = QualityReport(
@@ -359,14 +373,18 @@ def _assemble(
     def pick(name: str, dtype: str) -> np.ndarray:
         return np.asarray(table[name], dtype=dtype)[keep]
 
+    def money(name: str) -> np.ndarray:
+        values = pick(name, "float64")
+        return values if amount_decimals is None else np.round(values, amount_decimals) + 0.0
+
     columns: dict[str, Any] = {
         "first_purchase": pick("first_day", "int64").astype("datetime64[D]"),
         "last_purchase": pick("last_day", "int64").astype("datetime64[D]"),
         "frequency": frequency[keep],
         "purchase_days": pick("purchase_days", "int64"),
-        "monetary_total": pick("monetary_total", "float64"),
-        "purchase_amount": pick("purchase_amount", "float64"),
-        "first_day_amount": pick("first_day_amount", "float64"),
+        "monetary_total": money("monetary_total"),
+        "purchase_amount": money("purchase_amount"),
+        "first_day_amount": money("first_day_amount"),
     }
     for name in ("first_purchase", "last_purchase"):
         columns[name] = columns[name].astype("datetime64[ns]")
@@ -381,28 +399,35 @@ def _assemble(
 
 
 #: Reading options the engines do not implement yet; refused before any query runs.
-_NOT_IN_ENGINES: tuple[str, ...] = (
-    "date_format", "dayfirst", "decimal", "thousands", "amount_decimals", "encoding", "sep",
-    "sheet_name",
-)
+_NOT_IN_ENGINES: tuple[str, ...] = ("date_format", "dayfirst", "sheet_name")
+#: Options of reading a file: only for sources that are files (DuckDB's CSV reader).
+FILE_OPTIONS: tuple[str, ...] = ("encoding", "sep")
 
 
-def engine_options(caller: str, columns: Any, options: Mapping[str, Any]) -> ReadOptions:
+def engine_options(
+    caller: str, columns: Any, options: Mapping[str, Any], *, files: bool = False
+) -> ReadOptions:
     """Check the reading options of an engine source (the options of ``read_orders``).
 
-    Options the engine cannot honour are refused here, before any query runs.
+    Options the engine cannot honour are refused here, before any query runs:
+    ``date_format``, ``dayfirst``, ``sheet_name``, and ``encoding`` and ``sep`` unless
+    the source is a CSV file the engine reads itself (``files=True``).
+    ``columns="auto"`` stays unresolved: the source resolves it against the
+    engine's column names (:meth:`ReadOptions.resolve_columns`).
     """
     settings = read_options(columns, options, owner=caller)
-    if settings.columns == "auto":
-        raise InvalidParameterError(
-            f"{caller} needs the columns named: columns='auto' is not supported for an "
-            "engine source. Pass OrderColumns(customer=..., date=..., amount=...)."
-        )
-    refused = sorted(set(settings.given()) & set(_NOT_IN_ENGINES))
+    given = set(settings.given())
+    refused = sorted(given & set(_NOT_IN_ENGINES))
     if refused:
         raise InvalidParameterError(
             f"{caller} cannot honour the option(s) {refused} yet: the engine reads the lines "
             "with its own parser. Read the file with read_orders (pandas), or convert the "
             "column in the engine before wrapping it."
+        )
+    not_files = sorted(given & set(FILE_OPTIONS))
+    if not_files and not files:
+        raise InvalidParameterError(
+            f"{not_files} are options of reading a CSV file; {caller} got lines the engine "
+            "holds already. Leave them unset, or give from_duckdb the file's path."
         )
     return settings

@@ -163,6 +163,8 @@ class LineOptions:
     kinds: Mapping[str, str]
     valid_statuses: tuple[Any, ...] | None = None
     tz: str | None = None
+    decimal: str = "."
+    thousands: str | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -237,12 +239,25 @@ def _timestamp_expr(d: Dialect, name: str, kind: str, tz: str | None) -> str:
     raise SchemaError(f"Column {name!r} (the date column) holds {kind} values, not dates.")
 
 
-def _number_expr(d: Dialect, name: str, kind: str) -> str:
+def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> str:
+    # the rule of read_orders for text amounts: the thousands separator removed,
+    # then the decimal mark read as a point
+    expr = f"trim({col})"
+    if thousands is not None:
+        expr = f"replace({expr}, {d.literal(thousands)}, '')"
+    if decimal != ".":
+        expr = f"replace({expr}, {d.literal(decimal)}, '.')"
+    return f"try_cast({expr} AS DOUBLE)"
+
+
+def _number_expr(
+    d: Dialect, name: str, kind: str, decimal: str = ".", thousands: str | None = None
+) -> str:
     col = d.ident(name)
     if kind in ("integer", "float", "decimal"):
         return f"CAST({col} AS DOUBLE)"
     if kind == "text":
-        return f"try_cast({col} AS DOUBLE)"
+        return _number_text(d, col, decimal, thousands)
     if kind == "boolean":
         raise SchemaError(f"Column {name!r} holds booleans; it must hold numbers.")
     raise SchemaError(f"Column {name!r} holds {kind} values; it must hold numbers.")
@@ -263,15 +278,16 @@ def _parsed_select(d: Dialect, opts: LineOptions) -> str:
         f"{_customer_expr(d, cols.customer, kinds[cols.customer])} AS customer_id",
         f"{_timestamp_expr(d, cols.date, kinds[cols.date], opts.tz)} AS ts",
     ]
+    def number(name: str) -> str:
+        return _number_expr(d, name, kinds[name], opts.decimal, opts.thousands)
+
     if cols.amount is not None:
-        fields.append(f"{_number_expr(d, cols.amount, kinds[cols.amount])} AS amount")
+        fields.append(f"{number(cols.amount)} AS amount")
     else:
         assert cols.quantity is not None and cols.unit_price is not None
-        qty = _number_expr(d, cols.quantity, kinds[cols.quantity])
-        price = _number_expr(d, cols.unit_price, kinds[cols.unit_price])
-        fields.append(f"{qty} * {price} AS amount")
+        fields.append(f"{number(cols.quantity)} * {number(cols.unit_price)} AS amount")
     if cols.cost is not None:
-        fields.append(f"{_number_expr(d, cols.cost, kinds[cols.cost])} AS cost")
+        fields.append(f"{number(cols.cost)} AS cost")
     if cols.order_id is not None:
         fields.append(f"{d.ident(cols.order_id)} AS order_key")
         fields.append(f"{_missing_id(d, cols.order_id, kinds[cols.order_id])} AS order_missing")
