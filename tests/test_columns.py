@@ -213,3 +213,10 @@ def test_the_engines_take_a_dict_and_auto(tmp_path):
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
     auto = from_duckdb(str(path), "auto").aggregate()
     assert auto.quality.readings == {"columns": NOTE}
+
+
+def test_a_header_of_one_column_holding_separators_suggests_sep():
+    with pytest.raises(SchemaError, match=r"among the headers \['买家会员名;下单时间;实付金额'\]\. "
+                       r"The header is one column holding ';': the file is separated by it, "
+                       r"give sep=';'\."):
+        OrderColumns.infer(["买家会员名;下单时间;实付金额"])

@@ -615,6 +615,9 @@ def _add_lift_parser(sub: Any) -> None:
     cols.add_argument("--quantity-col", metavar="Q")
     cols.add_argument("--unit-price-col", metavar="P")
     cols.add_argument("--order-id-col", metavar="O")
+    cols.add_argument("--columns", choices=("auto",), default=None,
+                      help="auto: find the columns from the header (docs/columns.md)")
+    _reading_flags(lift)
     opts = lift.add_argument_group("measurement")
     opts.add_argument("--min-group-size", type=int, default=30, metavar="N",
                       help="smallest group with a per-label interval (default 30)")
@@ -717,8 +720,13 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
             raise _Fail(f"no {label} at {str(value)!r}.")
     named = (args.customer_col, args.date_col, args.amount_col, args.quantity_col,
              args.unit_price_col, args.order_id_col)
-    columns = None
-    if any(named):
+    columns: Any = None
+    if args.columns == "auto":
+        if any(named):
+            raise _Fail("give either --columns auto or the column flags, not both: with auto "
+                        "every column is found from the header.")
+        columns = "auto"
+    elif any(named):
         if args.amount_col and (args.quantity_col or args.unit_price_col):
             raise _Fail("give either --amount-col or --quantity-col with --unit-price-col, "
                         "not both.")
@@ -729,9 +737,20 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
             quantity=args.quantity_col, unit_price=args.unit_price_col,
             order_id=args.order_id_col,
         )
+    reading = _reading_options(args)
+    orders: Any = args.orders
+    if reading or columns == "auto":
+        from rfm_loyalty.orders import read_orders
+
+        if "valid_statuses" in reading and columns != "auto":
+            raise _Fail("--valid-status needs a status column: use --columns auto with a "
+                        "status header.")
+        orders, columns = read_orders(args.orders, columns, **reading), None
+        for what, how in orders.quality.readings.items():
+            progress(f"read {what}: {how}")
     progress(f"measuring {args.assignment} over {args.orders}")
     result = campaign_lift(
-        args.orders, args.assignment, start=args.start, end=args.end,
+        orders, args.assignment, start=args.start, end=args.end,
         columns=columns, min_group_size=args.min_group_size, detect_lift=args.detect_lift,
         cost=args.cost, margin=args.margin,
     )

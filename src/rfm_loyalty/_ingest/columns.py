@@ -228,6 +228,11 @@ def _missing_message(missing: list[str], roles: Mapping[str, str], present: list
         else:
             accepted.append(f"{role}: one of {list(names)!r}")
     found = f" It matched {_dict_text(roles)}." if roles else ""
+    if len(present) == 1:
+        held = [sep for sep in (";", "\t", "|", ",") if sep in present[0]]
+        if held:
+            found += (f" The header is one column holding {held[0]!r}: the file is separated "
+                      f"by it, give sep={held[0]!r}.")
     return (
         f"columns='auto' found no {' and no '.join(missing)} column among the headers "
         f"{present!r}.{found} Accepted names (any case, spaces or underscores): "
