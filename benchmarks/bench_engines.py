@@ -9,8 +9,9 @@ to ``benchmarks/.data/engines-<lines>/`` (gitignored) and reused by later
 runs. The measurement runs in a fresh child process: ``from_duckdb`` on the
 Parquet glob with a memory limit and a spill directory, ``aggregate`` with the
 lifecycle window, then ``rfm_table`` from the aggregates. Wall time and the
-child's peak RSS (``getrusage(RUSAGE_CHILDREN).ru_maxrss``: interpreter,
-DuckDB and the per-customer table in pandas) are written to the section
+child's peak RSS (its own ``VmHWM``: interpreter, DuckDB and the
+per-customer table in pandas; ``ru_maxrss`` of children would carry over the
+peak of this parent, which may have held a data chunk) are written to the section
 "## Engines: 100M lines through DuckDB (issue 8)" of ``benchmarks/RESULTS.md``;
 other sections are kept.
 """
@@ -22,7 +23,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -96,7 +96,10 @@ with warnings.catch_warnings():
     table = rfm_from_aggregates(result.aggregates)
 seconds = time.perf_counter() - t0
 q = result.quality
-print(json.dumps({"seconds": seconds, "customers": len(table), "rows_in": q.rows_in,
+with open("/proc/self/status", encoding="ascii") as status:
+    peak_kib = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_kib / 1024,
+                  "customers": len(table), "rows_in": q.rows_in,
                   "rows_used": q.rows_used, "orders": q.orders, "purchases": q.purchases,
                   "dropped": dict(q.dropped), "as_of": str(q.as_of.date())}))
 """
@@ -107,7 +110,6 @@ def measure(directory: Path, memory_limit: str, threads: int) -> dict[str, objec
     spill = directory / "spill"
     shutil.rmtree(spill, ignore_errors=True)
     spill.mkdir()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, str(directory / "part-*.parquet"), memory_limit,
@@ -119,10 +121,8 @@ def measure(directory: Path, memory_limit: str, threads: int) -> dict[str, objec
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"the DuckDB run failed:\n{done.stderr}")
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     figures["wall_seconds"] = wall
-    figures["peak_rss_mb"] = max(peak_kib, before) / 1024  # ru_maxrss is KiB: MiB
     shutil.rmtree(spill, ignore_errors=True)
     return figures
 

@@ -334,6 +334,18 @@ def test_customer_flow_hand_checked() -> None:
     assert flow["revenue_new"].tolist() == [30.0, 0.0, 7.0, 0.0]
     assert flow["revenue_existing"].tolist() == [0.0, 0.0, 5.0, 8.0]
     np.testing.assert_array_equal(flow["churn_rate"], [np.nan, 0.5, 1.0, 0.5])
+
+
+def test_customer_flow_revenue_leaves_out_orders_before_a_first_purchase() -> None:
+    # a return before anybody's first purchase (a period before the flow's
+    # first), a return of c before c's first purchase, and a customer who only
+    # returned: none of them is revenue of a new or an existing customer
+    rows = [*FLOW_ROWS, ("a", "2023-12-05", -4.0), ("c", "2024-02-10", -3.0),
+            ("z", "2024-03-01", -9.0)]
+    flow = customer_flow(_orders(rows), freq="M", churn_days=40, as_of="2024-04-30")
+    assert flow.index[0] == pd.Period("2024-01", freq="M")
+    assert flow["revenue_new"].tolist() == [30.0, 0.0, 7.0, 0.0]
+    assert flow["revenue_existing"].tolist() == [0.0, 0.0, 5.0, 8.0]
     assert flow["period_end"].tolist() == list(
         pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31", "2024-04-30"])
     )

@@ -474,3 +474,33 @@ def test_curve_points_checks_its_grid():
     with pytest.raises(ValueError, match=r"'points' parameter of curve_points must be a whole "
                                          r"number >= 2. Got 1 instead; pass e.g. points=1001"):
         curve_points(curve, points=1)
+
+
+@pytest.mark.parametrize(
+    ("ids", "repeated"),
+    [
+        (["a", "b", "c"], False),  # sorted: the comparison settles it
+        (["c", "a", "b"], False),  # unsorted and unique: counted
+        (["a", "b", "b"], True),  # sorted, not strictly
+        (["b", "a", "b"], True),
+        (["a", None, "b"], False),  # a missing id is counted, not compared
+        (["a", None, None], True),
+    ],
+)
+def test_repeated_text_ids_found_sorted_or_not(ids, repeated):
+    index = pd.Index(pd.array(ids, dtype="string[pyarrow]"))
+    values = pd.Series(np.arange(len(ids), dtype="float64"), index=index)
+    if repeated:
+        with pytest.raises(ValueError, match="appear more than once"):
+            pareto(values)
+    else:
+        assert pareto(values).n_customers == len(ids)
+
+
+@pytest.mark.parametrize("ids", [["a", "b", "c", "d"], ["d", "b", "a", "c"], ["b", "é", "a", "z"]])
+def test_equal_values_rank_in_id_order_whatever_the_input_order(ids):
+    # sorted Arrow ids take the no-sort path, others are sorted: same ranking
+    values = pd.Series([5.0, 7.0, 5.0, 7.0],
+                       index=pd.Index(pd.array(ids, dtype="string[pyarrow]")))
+    expected = sorted(ids[i] for i in (1, 3)) + sorted(ids[i] for i in (0, 2))
+    assert pareto(values).ranked.index.tolist() == expected

@@ -646,7 +646,14 @@ def test_customer_flow_bars_and_net_line():
     assert list(net) == [2, -1, 1, 0]
     assert ticklabels(ax.get_xticklabels()) == ["2024-01", "2024-02", "2024-03", "2024-04"]
     legend = ticklabels(ax.get_legend().get_texts())
-    assert legend == ["Net change of active customers", "New", "Reactivated", "Churned"]
+    assert legend == ["Net change of active customers", "New", "Reactivated", "Churned",
+                      "Partial period (the data cover part of it)"]
+    # January starts before the first order (2024-01-10): its bars are faded and hatched
+    assert list(flow["complete"]) == [False, True, True, True]
+    for series in range(3):
+        drawn = ax.patches[series * n:(series + 1) * n]
+        assert [p.get_hatch() for p in drawn] == ["////", None, None, None]
+        assert [p.get_alpha() for p in drawn] == [0.4, None, None, None]
 
 
 def test_customer_flow_with_retained_reaches_active_end():

@@ -673,3 +673,24 @@ def test_online_retail_end_to_end(online_retail_orders):
 def naive_top_share_sorted(values: np.ndarray, k: float) -> float:
     ranked = sorted(values.tolist(), reverse=True)
     return sum(ranked[: math.ceil(round(k * len(ranked), 9))]) / sum(ranked)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-5, 5), min_size=1, max_size=60),
+       st.sampled_from([(0.2, 0.6, 0.2), (0.5, 0.0, 0.5), (0.1, 0.3, 0.6)]))
+def test_rank_tiers_match_pandas_max_rank(values, tiers):
+    # A group of equal values is in an outer tier only when it fits there whole:
+    # the reference counts, with pandas' rank(method="max"), how many values are
+    # >= (from the top) and <= (from the bottom) each one.
+    profit = pd.Series(np.asarray(values, dtype="float64"),
+                       index=[f"c{i:03d}" for i in range(len(values))])
+    n = len(profit)
+    n_top = math.ceil(tiers[0] * n - 1e-9)
+    n_bottom = min(math.ceil(tiers[2] * n - 1e-9), n - n_top)
+    from_top = (-profit).rank(method="max")
+    from_bottom = profit.rank(method="max")
+    expected = np.where(from_top <= n_top, "profitable",
+                        np.where(from_bottom <= n_bottom, "resource_wasting", "break_even"))
+    assert profit_tiers(profit, tiers=tiers).astype(str).tolist() == expected.tolist()
+    result = profitability(profit, tiers=tiers)
+    assert result.tiers.astype(str).tolist() == expected.tolist()

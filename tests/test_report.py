@@ -91,10 +91,12 @@ def test_dashboard_and_text_views(full):
     text = text_summary(full)
     assert text == str(full)
     lines = text.splitlines()
-    assert lines[1].startswith("Data quality: ")
-    assert lines[2].startswith("Revenue 80/20: the top 20% of customers hold ")
-    assert lines[3].startswith("Profit 80/20/30: the top 20% make ")
-    assert lines[4].startswith("Models: bgnbd.r=")
+    assert lines[1].startswith("Customers: 250 customers with a purchase; ")
+    assert lines[2].startswith("Revenue: gross sales ")
+    assert lines[3].startswith("Data quality: ")
+    assert lines[4].startswith("Revenue 80/20: the top 20% of customers hold ")
+    assert lines[5].startswith("Profit 80/20/30: the top 20% make ")
+    assert lines[6].startswith("Models: bgnbd.r=")
 
 
 needs_chromium = pytest.mark.skipif(
@@ -174,7 +176,7 @@ def test_report_is_written_atomically(full, tmp_path, monkeypatch):
     from rfm_loyalty import report as report_module
 
     page = "<html>" + "new report " * 10_000 + "</html>"
-    monkeypatch.setattr(report_module, "report_html", lambda analysis, timestamp=True: page)
+    monkeypatch.setattr(report_module, "report_html", lambda analysis, **options: page)
     monkeypatch.setattr(os, "fsync", full_disk)  # the page is written, flushing it fails
     with pytest.raises(OSError, match="No space left"):
         full.report(target)

@@ -304,10 +304,13 @@ def _with_profit(summary: pd.DataFrame, customers: pd.DataFrame, by: str) -> pd.
     labels = customers[by]
     # A fresh categorical: concentration_by renames the categories Index it is
     # given, which would leak into the customer table's dtype.
-    fresh = pd.Categorical(labels.to_numpy(), categories=list(labels.cat.categories),
-                           ordered=labels.cat.ordered)
-    frame = pd.DataFrame({by: fresh, "profit": customers["profit"].to_numpy()},
-                         index=customers.index)
+    fresh = pd.Categorical.from_codes(
+        labels.cat.codes.to_numpy(),
+        dtype=pd.CategoricalDtype(list(labels.cat.categories), ordered=labels.cat.ordered),
+    )
+    # The customer table's ids are unique by construction: positions spare
+    # concentration_by the check.
+    frame = pd.DataFrame({by: fresh, "profit": customers["profit"].to_numpy()})
     shares = concentration_by(frame, by=by, revenue=None, profit="profit")
     # Align on the label text: joining two categorical indexes gives an object
     # index on pandas 2.2.

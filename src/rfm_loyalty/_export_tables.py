@@ -290,9 +290,14 @@ def metadata(analysis: Analysis, tables: Mapping[str, Any], files: Sequence[str]
         ``schema_version``, ``tables`` (per table: ``schema_version``, ``rows``,
         ``columns``, ``dtypes``), ``as_of``, ``parameters``, ``library`` (name,
         version, pandas), ``input`` (source, sha256, sha256_of, rows,
-        rows_used, rows_dropped, orders, customers), ``formula_neutralisation``,
-        ``created_utc`` (``SOURCE_DATE_EPOCH`` when set; null with
-        ``timestamp=False``), ``files``.
+        rows_used, rows_dropped, orders, customers), ``population`` (the
+        customers with a purchase and with any order, orders, purchases,
+        gross sales, returns, net revenue, first and last purchase, as_of:
+        :class:`~rfm_loyalty._caveats.Population`), ``caveats`` (a list of
+        ``code``, ``severity``, ``message``, ``tables``; empty when there is
+        none), ``formula_neutralisation``, ``created_utc``
+        (``SOURCE_DATE_EPOCH`` when set; null with ``timestamp=False``),
+        ``files``.
     """
     from rfm_loyalty._version import __version__
 
@@ -321,6 +326,9 @@ def metadata(analysis: Analysis, tables: Mapping[str, Any], files: Sequence[str]
             "orders": q.orders,
             "customers": q.customers,
         },
+        "population": (analysis.population.to_dict() if analysis.population is not None
+                       else None),
+        "caveats": [c.to_dict() for c in analysis.caveats],
         "formula_neutralisation": "CSV and XLSX text cells starting with = + - @ tab or CR "
                                   "are prefixed with a single quote",
         "created_utc": created if created is not None else created_utc(timestamp),

@@ -248,7 +248,8 @@ class Analysis:
         return list(_views.view("write_sql")(self, url_or_engine, prefix=prefix,
                                              if_exists=if_exists, timestamp=timestamp))
 
-    def report(self, path: str | os.PathLike[str], *, timestamp: bool = True) -> Path:
+    def report(self, path: str | os.PathLike[str], *, timestamp: bool = True,
+               lang: str = "en") -> Path:
         """Write the self-contained HTML report.
 
         See :func:`rfm_loyalty.report.write_report`.
@@ -259,13 +260,15 @@ class Analysis:
             The ``.html`` file to write.
         timestamp : bool, default True
             Say when the report was made (see :meth:`export`).
+        lang : {"en", "zh"}, default "en"
+            ``"zh"``: Chinese titles, chart labels and names in the tables.
 
         Returns
         -------
         pathlib.Path
             The file written.
         """
-        return Path(_views.view("write_report")(self, path, timestamp=timestamp))
+        return Path(_views.view("write_report")(self, path, timestamp=timestamp, lang=lang))
 
 
 # --------------------------------------------------------------------------- #

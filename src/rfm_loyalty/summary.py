@@ -578,15 +578,20 @@ def _aggregate_frame(
     p_amount = amount[purchase]
     frequency = np.bincount(p_codes, minlength=n)
 
+    days = _distinct_purchase_days(p_codes, p_day)
+    purchase_days = np.bincount(days.code, minlength=n).astype(np.int64)
+    # the distinct days are sorted by customer, then day: each customer's run
+    # starts with the first purchase and ends with the last
     first = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
     last = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(first, p_codes, p_day)
-    np.maximum.at(last, p_codes, p_day)
+    if len(days.code):
+        run_start = np.flatnonzero(np.r_[True, days.code[1:] != days.code[:-1]])
+        run_end = np.r_[run_start[1:], len(days.code)] - 1
+        first[days.code[run_start]] = days.day[run_start]
+        last[days.code[run_end]] = days.day[run_end]
     purchase_amount = money(np.bincount(p_codes, weights=p_amount, minlength=n))
     on_first_day = p_day == first[p_codes]
     first_day_amount = money(np.bincount(p_codes, weights=p_amount * on_first_day, minlength=n))
-    days = _distinct_purchase_days(p_codes, p_day)
-    purchase_days = np.bincount(days.code, minlength=n).astype(np.int64)
 
     columns: dict[str, Any] = {
         "first_purchase": first,

@@ -10,12 +10,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest.text_dates import read_text_dates, to_datetimes
 from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
 
+_NS_MIN = pd.Timestamp.min.ceil("s").to_datetime64().astype("datetime64[us]")
+_NS_MAX = pd.Timestamp.max.floor("s").to_datetime64().astype("datetime64[us]")
+#: Excel serial day numbers count from 1899-12-30 (serial 61 is 1900-03-01).
+_EXCEL_ORIGIN = np.datetime64("1899-12-30", "ns")
+_EXCEL_FIRST = 61
+_DAY_NS = 86_400 * 10**9
 
-def parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """Return naive datetime64[ns] wall-clock times and a mask of unreadable ones."""
+
+def parse_dates(
+    values: pd.Series,
+    name: str,
+    *,
+    tz: str | None = None,
+    date_format: str | None = None,
+    dayfirst: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Return naive datetime64[ns] wall-clock times, a mask of unreadable ones, the reading.
+
+    The reading says how text dates were read when the caller left it open
+    (the format inferred and what settled it; ``QualityReport.readings``),
+    else None. Datetime columns are taken as they are; text is read with one
+    format (``date_format``, or inferred, see ``date_formats``); numbers only
+    with ``date_format="excel"``, ``"epoch_s"`` or ``"epoch_ms"``. Dates
+    outside pandas' nanosecond range (1677-09-22 to 2262-04-11) are unreadable.
+    """
     dtype = values.dtype
+    reading: str | None = None
     if isinstance(dtype, pd.ArrowDtype) and dtype.kind == "M":
         # Arrow timestamps (e.g. dtype_backend="pyarrow"): as numpy datetimes
         tz_name = dtype.pyarrow_dtype.tz
@@ -24,65 +48,139 @@ def parse_dates(values: pd.Series, name: str, tz: str | None) -> tuple[np.ndarra
         dtype = values.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         local = values if tz is None else values.dt.tz_convert(tz)
-        naive = local.dt.tz_localize(None)
+        out = local.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     elif pd.api.types.is_datetime64_dtype(dtype):
-        naive = values
+        out = values.to_numpy(dtype="datetime64[ns]")
+    elif date_format in DATE_NUMBER_FORMATS:
+        out = _from_numbers(values, name, date_format, tz)
     elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         raise SchemaError(
-            f"Column {name!r} holds numbers ({dtype}), not dates. Convert it with "
-            "pd.to_datetime(..., unit=...) or pass the column of dates."
+            f"Column {name!r} holds numbers ({dtype}), not dates. Pass "
+            "date_format='excel' for Excel serial day numbers, date_format='epoch_s' or "
+            "'epoch_ms' for seconds or milliseconds since 1970-01-01 (UTC), or convert it "
+            "with pd.to_datetime(..., unit=...)."
         )
     else:
-        naive = _parse_date_text(values, tz)
-    out = naive.to_numpy(dtype="datetime64[ns]")
+        text = values.reset_index(drop=True)
+        kind = pd.api.types.infer_dtype(text, skipna=True)
+        if kind not in ("string", "empty"):
+            out = _from_objects(text, name, tz=tz, date_format=date_format, dayfirst=dayfirst)
+        elif date_format is not None:
+            out = _in_range(_with_format(text, date_format, tz))
+        else:
+            parsed, reading = read_text_dates(text, name, dayfirst=dayfirst, tz=tz)
+            out = _in_range(parsed)
     bad = np.isnat(out)
     if bad.all():
         first = values.dropna()
         example = f" (first value: {first.iloc[0]!r})" if len(first) else ""
-        raise SchemaError(f"Column {name!r} holds no readable date{example}.")
-    return out, bad
+        raise SchemaError(
+            f"Column {name!r} holds no readable date{example}. Text dates are read in the "
+            "forms YYYY-MM-DD (or with / or .), DD/MM/YYYY or MM/DD/YYYY (with / . or -) and "
+            "2011年12月9日, each with an optional time; pass date_format= with the strftime "
+            "pattern of another form."
+        )
+    return out, bad, reading
 
 
-def _parse_date_text(values: pd.Series, tz: str | None) -> pd.Series:
-    text = values.reset_index(drop=True)
-    parsed = _to_datetime_quietly(text, utc=False, mixed=False)
-    if parsed is None or isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        # several UTC offsets (or offsets we must convert): read everything as UTC
-        parsed = _to_datetime_quietly(text, utc=True, mixed=False)
-    assert parsed is not None
-    retry = parsed.isna().to_numpy() & text.notna().to_numpy()
-    if retry.any():
-        # a second format: parse the leftovers element by element
-        again = _to_datetime_quietly(text[retry], utc=_is_aware(parsed), mixed=True)
-        if again is not None and again.notna().any():
-            if _is_aware(again) != _is_aware(parsed):
-                again = _to_datetime_quietly(text[retry], utc=True, mixed=True)
-                parsed = _to_datetime_quietly(text, utc=True, mixed=False)
-                assert again is not None and parsed is not None
-            parsed = parsed.copy()
-            parsed[retry] = again
-    if _is_aware(parsed):
-        parsed = parsed.dt.tz_convert(tz or "UTC").dt.tz_localize(None)
+#: ``date_format`` keywords for numeric dates.
+DATE_NUMBER_FORMATS = ("excel", "epoch_s", "epoch_ms")
+
+
+def _from_objects(
+    values: pd.Series, name: str, *, tz: str | None, date_format: str | None,
+    dayfirst: bool | None,
+) -> np.ndarray:
+    """Python objects: dates and datetimes as they are, text by the text rules."""
+    is_text = values.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    out = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[ns]")
+    others = values[~is_text]
+    if len(others):
+        out[~is_text] = _in_range(np.array([_one_stamp(v, tz) for v in others],
+                                           dtype="datetime64[us]"))
+    if is_text.any():
+        text = values[is_text].astype(str).reset_index(drop=True)
+        if date_format is not None:
+            out[is_text] = _in_range(_with_format(text, date_format, tz))
+        else:
+            out[is_text] = _in_range(read_text_dates(text, name, dayfirst=dayfirst, tz=tz)[0])
+    return out
+
+
+def _one_stamp(value: Any, tz: str | None) -> np.datetime64:
+    """One date object as a wall-clock time (aware ones in ``tz`` when given)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return np.datetime64("NaT")
+    if ts is pd.NaT:
+        return np.datetime64("NaT")
+    if ts.tzinfo is not None:
+        ts = (ts.tz_convert(tz) if tz is not None else ts).tz_localize(None)
+    return ts.as_unit("us").to_datetime64()
+
+
+def _in_range(parsed: pd.Series | np.ndarray) -> np.ndarray:
+    """As naive datetime64[ns]; dates outside the nanosecond range are NaT (never wrapped)."""
+    array = np.asarray(parsed)
+    if array.dtype == np.dtype("datetime64[ns]"):
+        return array
+    if array.dtype.kind != "M":
+        array = pd.to_datetime(pd.Series(array), errors="coerce").to_numpy()
+        if array.dtype == np.dtype("datetime64[ns]"):
+            return array
+    coarse = array.astype("datetime64[us]")
+    with np.errstate(invalid="ignore"):
+        outside = (coarse < _NS_MIN) | (coarse > _NS_MAX)
+    if outside.any():
+        coarse = coarse.copy()
+        coarse[outside] = np.datetime64("NaT")
+    return coarse.astype("datetime64[ns]")
+
+
+def _with_format(text: pd.Series, date_format: str, tz: str | None) -> pd.Series:
+    """Text read with the caller's strftime pattern; what does not match is NaT."""
+    fmt = date_format.strip()
+    parsed = to_datetimes(text, fmt, tz)
+    failed = parsed.isna().to_numpy() & text.notna().to_numpy()
+    if failed.any():  # surrounding blanks are not part of the pattern
+        again = to_datetimes(text[failed].str.strip(), fmt, tz)
+        parsed = parsed.copy()
+        parsed[failed] = again.to_numpy()
     return parsed
 
 
-def _is_aware(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.DatetimeTZDtype)
+def _from_numbers(values: pd.Series, name: str, date_format: str, tz: str | None) -> np.ndarray:
+    """Excel serial days (wall clock) or epoch seconds/milliseconds (UTC instants)."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        raise SchemaError(f"Column {name!r} holds booleans, not {date_format} dates.")
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if date_format == "excel":
+            nanos = np.round(numbers * (_DAY_NS / 10**6)) * 10**6  # to the millisecond
+            valid = np.isfinite(numbers) & (numbers >= _EXCEL_FIRST)
+            base = _EXCEL_ORIGIN.astype(np.int64)
+        else:
+            unit = 10**9 if date_format == "epoch_s" else 10**6
+            nanos = np.round(numbers * unit)
+            valid = np.isfinite(numbers)
+            base = np.int64(0)
+        limit = float(np.iinfo(np.int64).max) - abs(base) - _DAY_NS
+        valid &= np.abs(nanos) < limit
+    out = np.where(valid, nanos, 0).astype(np.int64) + base
+    stamps = out.view("datetime64[ns]").copy()
+    stamps[~valid] = np.datetime64("NaT")
+    if date_format != "excel":  # instants: the wall clock of tz (UTC by default)
+        local = pd.Series(stamps).dt.tz_localize("UTC").dt.tz_convert(tz or "UTC")
+        stamps = local.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    return stamps
 
 
-def _to_datetime_quietly(text: pd.Series, *, utc: bool, mixed: bool) -> pd.Series | None:
-    """Parse text dates; None when pandas cannot combine the time zones."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "could not infer format"
-        warnings.simplefilter("error", FutureWarning)  # pandas 2.2: mixed time zones
-        try:
-            return pd.to_datetime(
-                text, errors="coerce", utc=utc, format="mixed" if mixed else None
-            )
-        except (ValueError, TypeError, FutureWarning):
-            return None
-
-
+#: The days an ``as_of`` may be (the day after it must be a nanosecond timestamp too).
+_AS_OF_MIN = pd.Timestamp("1677-09-22").as_unit("us")
+_AS_OF_END = pd.Timestamp("2262-04-11").as_unit("us")
 #: ISO 8601 calendar dates, optionally with a time: the only text ``as_of`` accepts.
 _ISO_DATE = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$"
@@ -133,10 +231,14 @@ def as_date(value: Any, *, name: str) -> pd.Timestamp:
             ts = pd.Timestamp(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidParameterError(
-            f"{wanted} within pandas' range (1677-09-22 to 2262-04-11). Got {value!r} instead."
+            f"{wanted} within pandas' range (1677-09-22 to 2262-04-10). Got {value!r} instead."
         ) from exc
     if ts is pd.NaT:
         raise InvalidParameterError(f"{wanted}. Got {value!r} instead.")
+    if not _AS_OF_MIN <= ts.as_unit("us") < _AS_OF_END:
+        raise InvalidParameterError(
+            f"{wanted} within pandas' range (1677-09-22 to 2262-04-10). Got {value!r} instead."
+        )
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return ts.normalize()

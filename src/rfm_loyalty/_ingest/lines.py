@@ -82,7 +82,12 @@ class Ingest:
 
     def _parse_values(self, data: pd.DataFrame, options: ReadOptions) -> None:
         cols = options.order_columns
-        self.dates, self.date_bad = parse_dates(data[cols.date], cols.date, options.tz)
+        self.dates, self.date_bad, reading = parse_dates(
+            data[cols.date], cols.date, tz=options.tz,
+            date_format=options.date_format, dayfirst=options.dayfirst,
+        )
+        if reading is not None:
+            self.readings["date"] = reading
         given = options.amount_decimals
         if cols.amount is not None:
             self.amount, self.amount_bad = parse_numbers(data[cols.amount], cols.amount)

@@ -11,7 +11,7 @@ would draw as empty boxes).
 """
 
 from rfm_loyalty.plotting._churn import plot_cohort_retention, plot_customer_flow, plot_migration
-from rfm_loyalty.plotting._common import OKABE_ITO
+from rfm_loyalty.plotting._common import OKABE_ITO, find_cjk_font
 from rfm_loyalty.plotting._loyalty import (
     plot_loyalty_matrix,
     plot_member_tiers,
@@ -29,6 +29,7 @@ from rfm_loyalty.plotting._value import plot_pareto, plot_profit_tiers, plot_wha
 
 __all__ = [
     "OKABE_ITO",
+    "find_cjk_font",
     "plot_calibration",
     "plot_cohort_retention",
     "plot_customer_flow",

@@ -76,7 +76,10 @@ def plot_cohort_retention(
         tick labels give the cohort size), with a colour bar. The colour scale
         is set by periods 1 and later: period 0 is 100% (or the whole cohort)
         by definition and would wash out the rest; its cells show the top
-        colour.
+        colour. Cells of a partial calendar period (``matrix.attrs
+        ["partial_periods"]``: the data cover only part of it, e.g. the month
+        of ``as_of``) are hatched, with a "Partial period" legend entry: their
+        low values are not a drop.
 
     Examples
     --------
@@ -124,6 +127,7 @@ def plot_cohort_retention(
         else:
             texts = np.vectorize(lambda v: f"{v:,.0f}")(values)
         _write_cells(ax, image, values, texts)
+    _hatch_partial_cells(ax, table, values, labels)
     sizes = table["cohort_size"].to_numpy()
     names = [f"{c} ({n:,})" for c, n in zip(table.index.astype(str), sizes, strict=True)]
     step = max(1, n_rows // 30)  # at most ~30 row labels stay readable
@@ -136,6 +140,38 @@ def plot_cohort_retention(
     ax.set_title(labels(f"retention_title_{metric}"))
     labels.apply_font(ax, colourbar.ax)
     return ax
+
+
+#: How partial periods are drawn: hatched cells, and hatched faded bars.
+_PARTIAL_HATCH = "////"
+
+
+def _partial_patch(labels: Labels) -> Any:
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor="white", edgecolor="#333333", hatch=_PARTIAL_HATCH,
+                 label=labels("partial_period"))
+
+
+def _hatch_partial_cells(ax: Any, table: pd.DataFrame, values: np.ndarray,
+                         labels: Labels) -> None:
+    """Hatch the cells whose calendar period (cohort + column) is partial."""
+    from matplotlib.patches import Rectangle
+
+    partial = {str(p) for p in table.attrs.get("partial_periods", ())}
+    if not partial or not isinstance(table.index, pd.PeriodIndex):
+        return
+    marked = 0
+    for i, cohort in enumerate(table.index):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]) and str(cohort + j) in partial:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1.0, 1.0, fill=False,
+                                       hatch=_PARTIAL_HATCH, edgecolor="#333333",
+                                       linewidth=0.0, alpha=0.7))
+                marked += 1
+    if marked:
+        # Lower right: the cells after as_of are blank there in a cohort matrix.
+        ax.legend(handles=[_partial_patch(labels)], loc="lower right", fontsize=8)
 
 
 def plot_customer_flow(
@@ -166,7 +202,11 @@ def plot_customer_flow(
     matplotlib.axes.Axes
         Per period, stacked bars above zero for new and reactivated customers
         (and retained ones when asked), a bar below zero for the churned, and
-        a black line with the net change ``active_end - active_start``.
+        a black line with the net change ``active_end - active_start``. The
+        bars of a partial period (``complete`` False: the data cover only
+        part of it) are faded and hatched, with a "Partial period" legend
+        entry. The y limits come from the data (highest stack, deepest
+        churn, the net line) plus 8%: no bar or point is cut off.
 
     Examples
     --------
@@ -192,30 +232,54 @@ def plot_customer_flow(
     n = len(table)
     ax = new_axes(ax, func, (max(7.0, 0.45 * n + 3.0), 5.0))
     x = np.arange(n, dtype="float64")
+    if "complete" in table.columns:
+        partial = ~table["complete"].to_numpy(dtype=bool)
+    else:
+        partial = np.zeros(n, dtype=bool)
+
+    handles: list[Any] = []
+
+    def bars(heights: np.ndarray, base: np.ndarray | float, colour: str, key: str) -> None:
+        from matplotlib.patches import Patch
+
+        drawn = ax.bar(x, heights, bottom=base, color=colour, label=labels(key))
+        for i in np.flatnonzero(partial):  # faded and hatched: the data cover part of it
+            drawn.patches[i].set_alpha(0.4)
+            drawn.patches[i].set_hatch(_PARTIAL_HATCH)
+            drawn.patches[i].set_edgecolor("#333333")
+            drawn.patches[i].set_linewidth(0.0)
+        handles.append(Patch(facecolor=colour, label=labels(key)))  # the unfaded colour
+
     bottom = np.zeros(n)
     if show_retained:
         retained = table["retained"].to_numpy(dtype="float64")
-        ax.bar(x, retained, color="#C8C8C8", label=labels("retained"))
+        bars(retained, 0.0, "#C8C8C8", "retained")
         bottom = retained
     new = table["new"].to_numpy(dtype="float64")
     reactivated = table["reactivated"].to_numpy(dtype="float64")
-    ax.bar(x, new, bottom=bottom, color=OKABE_ITO["bluish_green"], label=labels("new"))
-    ax.bar(x, reactivated, bottom=bottom + new, color=OKABE_ITO["sky_blue"],
-           label=labels("reactivated"))
-    ax.bar(x, -table["churned"].to_numpy(dtype="float64"), color=OKABE_ITO["vermillion"],
-           label=labels("churned"))
-    net = table["active_end"].to_numpy() - table["active_start"].to_numpy()
-    ax.plot(x, net, color=OKABE_ITO["black"], marker="o", markersize=3, linewidth=1.5,
-            label=labels("net_change"))
+    churned = table["churned"].to_numpy(dtype="float64")
+    bars(new, bottom, OKABE_ITO["bluish_green"], "new")
+    bars(reactivated, bottom + new, OKABE_ITO["sky_blue"], "reactivated")
+    bars(-churned, 0.0, OKABE_ITO["vermillion"], "churned")
+    net = (table["active_end"].to_numpy() - table["active_start"].to_numpy()).astype("float64")
+    (line,) = ax.plot(x, net, color=OKABE_ITO["black"], marker="o", markersize=3,
+                      linewidth=1.5, label=labels("net_change"))
+    handles.insert(0, line)
     ax.axhline(0.0, color="black", linewidth=0.8)
+    if n:
+        high = float(max(np.nanmax(bottom + new + reactivated), np.nanmax(net), 0.0))
+        low = float(min(np.nanmin(-churned), np.nanmin(net), 0.0))
+        pad = 0.08 * (high - low) if high > low else 1.0
+        ax.set_ylim(low - pad, high + pad)
     step = max(1, n // 24)  # keep the period labels from overlapping
     ax.set_xticks(x[::step], [str(p) for p in table.index[::step]], rotation=90)
     ax.set_xlabel(labels("period"))
     ax.set_ylabel(labels("flow_axis"))
     ax.set_title(labels("flow_title"))
-    ax.margins(y=0.08)
+    if partial.any():
+        handles.append(_partial_patch(labels))
     # Outside the axes: the bars fill the whole height somewhere in most series.
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     labels.apply_font(ax)
     return ax
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import warnings
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +69,10 @@ CJK_FONT_CANDIDATES: tuple[str, ...] = (
 NO_CJK_FONT_MESSAGE = (
     "lang='zh': matplotlib finds no font with Chinese characters (tried {tried}), so "
     "this plot and the next ones use English labels instead of boxes. Install one, e.g. "
-    "'apt-get install fonts-noto-cjk' or 'fonts-wqy-zenhei', then remove matplotlib's "
-    "font cache (matplotlib.get_cachedir()) and restart Python."
+    "'apt-get install fonts-noto-cjk' (Debian/Ubuntu) or 'fonts-wqy-zenhei', then remove "
+    "matplotlib's font cache (matplotlib.get_cachedir()) and restart Python; without root, "
+    "register a downloaded font file (e.g. NotoSansCJKsc-Regular.otf) with "
+    "matplotlib.font_manager.fontManager.addfont(path) before the first plot."
 )
 
 _TEXTS_EN: dict[str, str] = {
@@ -86,6 +89,9 @@ _TEXTS_EN: dict[str, str] = {
     "f_score": "Frequency score (higher = buys more often)",
     "n_customers": "Customers",
     "mean_monetary": "Mean monetary value (currency)",
+    "bins_recency": "Recency: {got} of {asked} score bins",
+    "bins_frequency": "Frequency: {got} of {asked} score bins",
+    "bins_ties": " (ties left fewer distinct values)",
     # lifecycle
     "lifecycle_title": "Lifecycle cohorts and their actions",
     "lifecycle_axis": "Customers",
@@ -136,6 +142,7 @@ _TEXTS_EN: dict[str, str] = {
     "retained": "Retained",
     "churned": "Churned",
     "net_change": "Net change of active customers",
+    "partial_period": "Partial period (the data cover part of it)",
     # migration
     "migration_title": "{by} migration, {start} to {end}",
     "from_label": "At {date}",
@@ -193,6 +200,9 @@ _TEXTS_ZH: dict[str, str] = {
     "f_score": "购买频次得分 (越高越频繁)",
     "n_customers": "顾客数",
     "mean_monetary": "平均消费金额 (货币)",
+    "bins_recency": "最近购买得分：{asked} 档中仅 {got} 档",
+    "bins_frequency": "购买频次得分：{asked} 档中仅 {got} 档",
+    "bins_ties": " (数值相同过多，分档减少)",
     "lifecycle_title": "生命周期分层及营销动作",
     "lifecycle_axis": "顾客数",
     "lifecycle": "生命周期分层",
@@ -235,6 +245,7 @@ _TEXTS_ZH: dict[str, str] = {
     "retained": "留存",
     "churned": "流失",
     "net_change": "活跃顾客净变化",
+    "partial_period": "不完整期间 (数据仅覆盖其中一部分)",
     "migration_title": "{by}迁移，{start} 至 {end}",
     "from_label": "{date} 时",
     "to_label": "{date} 时",
@@ -283,13 +294,53 @@ TEXTS: Mapping[str, Mapping[str, str]] = MappingProxyType(
 
 @functools.lru_cache(maxsize=1)
 def find_cjk_font() -> str | None:
-    """Name of the first font family matplotlib knows that has Chinese characters.
+    """Return the first font family matplotlib knows that has Chinese characters.
 
-    Cached: matplotlib's own font list is built once per process too.
+    The families of :data:`CJK_FONT_CANDIDATES` are tried in order, then any
+    family with "CJK" in its name. When matplotlib's font list (cached on
+    disk when matplotlib first ran) has none, the system's CJK font files
+    (Noto/Source Han, WenQuanYi, Droid Sans Fallback) are registered with
+    ``matplotlib.font_manager.fontManager.addfont`` and the search is
+    repeated: a font installed after that cache was built is found without
+    removing it. Cached: matplotlib's own font list is built once per
+    process too.
+
+    Returns
+    -------
+    str or None
+        The family name (e.g. ``"Noto Sans CJK SC"``), or None when none is
+        installed: ``lang="zh"`` plots then keep English labels.
+
+    Examples
+    --------
+    >>> from rfm_loyalty.plotting import find_cjk_font
+    >>> font = find_cjk_font()
+    >>> font is None or isinstance(font, str)
+    True
     """
     from matplotlib import font_manager
 
-    known = {entry.name for entry in font_manager.fontManager.ttflist}
+    found = _known_cjk_font(font_manager.fontManager)
+    if found is None:
+        # A font installed after matplotlib built its font cache (the usual case right
+        # after 'apt-get install fonts-noto-cjk') is missing from its list until the
+        # cache is removed: register the system's CJK font files, as the user would.
+        for path in sorted(font_manager.findSystemFonts()):
+            if any(key in Path(path).name.lower() for key in _CJK_FILE_KEYS):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # an unreadable font file
+                    continue
+        found = _known_cjk_font(font_manager.fontManager)
+    return found
+
+
+#: Parts of the file names of common CJK fonts (Noto / Source Han, WenQuanYi, Droid).
+_CJK_FILE_KEYS = ("cjk", "sourcehan", "wqy", "wenquanyi", "droidsansfallback")
+
+
+def _known_cjk_font(manager: Any) -> str | None:
+    known = {entry.name for entry in manager.ttflist}
     for name in CJK_FONT_CANDIDATES:
         if name in known:
             return name

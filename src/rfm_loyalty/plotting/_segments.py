@@ -45,8 +45,10 @@ def plot_segments(
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default a new figure.
     lang : {"en", "zh"}, default "en"
-        Language of titles and axis labels (segment names are drawn as given).
-        Without a CJK font, "zh" falls back to English with one warning.
+        Language of titles, axis labels and segment names: ``"zh"`` draws the
+        ``segment_zh`` column when the table has one (``Analysis.segments``
+        does), the index otherwise. Without a CJK font, "zh" falls back to
+        English with one warning.
     hide_empty : bool, default True
         Leave out segments without customers (e.g. an empty ``"Other"``).
 
@@ -79,7 +81,11 @@ def plot_segments(
     if hide_empty:
         table = table[table["customers"] > 0]
     ax = new_axes(ax, func, (9.0, 0.45 * len(table) + 1.8))
-    names = [str(name) for name in table.index]
+    if labels.zh and "segment_zh" in table.columns:
+        names = [str(zh) or str(name) for name, zh in
+                 zip(table.index, table["segment_zh"].fillna(""), strict=True)]
+    else:
+        names = [str(name) for name in table.index]
     y = np.arange(len(table), dtype="float64")
     height = 0.4
     customers = ax.barh(y - height / 2, table["customer_share"], height=height,
@@ -112,6 +118,7 @@ def plot_rfm_heatmap(
     ax: Axes | None = None,
     lang: str = "en",
     annotate: bool = True,
+    n_bins: int | None = None,
 ) -> Axes:
     """Heatmap of the R x F score grid: customers per cell or their mean spend.
 
@@ -130,6 +137,12 @@ def plot_rfm_heatmap(
         Language of the labels.
     annotate : bool, default True
         Write each cell's value in it.
+    n_bins : int, optional
+        The number of score bins asked for (``Analysis.params["n_bins"]``).
+        When ties left a dimension fewer bins (its highest score is lower),
+        a second line of the x label says so, e.g. "Frequency: 4 of 5 score
+        bins (ties left fewer distinct values)", instead of a grid that
+        silently lacks a column.
 
     Returns
     -------
@@ -196,6 +209,12 @@ def plot_rfm_heatmap(
     ax.set_xlabel(labels("f_score"))
     ax.set_ylabel(labels("r_score"))
     ax.set_title(labels(f"rfm_heatmap_title_{value}"))
+    if n_bins is not None:
+        short = [labels(key, got=got, asked=n_bins)
+                 for key, got in (("bins_recency", n_r), ("bins_frequency", n_f))
+                 if got < n_bins]
+        if short:  # a second line of the x label: the layout makes room for it
+            ax.set_xlabel(labels("f_score") + "\n" + "; ".join(short) + labels("bins_ties"))
     labels.apply_font(ax, colourbar.ax)
     return ax
 
@@ -208,6 +227,45 @@ def _annotate_cells(ax: Any, image: Any, matrix: np.ndarray, fmt: str, *, x0: fl
         colour = text_color_for(image.cmap(image.norm(matrix[i, j])))
         ax.text(x0 + j, y0 + i, fmt.format(matrix[i, j]), ha="center", va="center",
                 fontsize=8, color=colour)
+
+
+#: Share of the axes width left of the action texts (the bars and their labels).
+_ACTION_X = 1.3 * 0.45
+#: Average glyph width per point of font size: Latin (DejaVu Sans, generous) and CJK.
+_GLYPH_EM = {False: 0.6, True: 1.05}
+
+
+def _axes_size_pt(ax: Any) -> tuple[float, float]:
+    """Width and height of the axes in points, at their current position."""
+    scale = 72.0 / float(ax.figure.dpi)
+    return float(ax.bbox.width) * scale, float(ax.bbox.height) * scale
+
+
+def _fit_actions(ax: Any, texts: list[str], wrap_chars: int, *, zh: bool
+                 ) -> tuple[float, list[str]]:
+    """Wrap the action texts and pick a font size so that they stay inside the axes.
+
+    The width is the right part of the axes (from the action column to the
+    frame), the height one row per cohort; sizes from 8 down to 6 points are
+    tried, and a text still too long at 6 points is cut with an ellipsis.
+    """
+    width_pt, height_pt = _axes_size_pt(ax)
+    # 0.9: constrained layout may still narrow the axes for the tick labels.
+    room_pt = width_pt * (1.0 - _ACTION_X) * 0.9
+    row_pt = height_pt / max(len(texts), 1) * 0.95
+    for size in (8.0, 7.0, 6.0):
+        chars = max(8, min(wrap_chars, int(room_pt / (_GLYPH_EM[zh] * size))))
+        lines = max(1, int(row_pt / (1.2 * size)))
+        wrapped = [textwrap.wrap(t, width=chars) or [""] for t in texts]
+        if all(len(w) <= lines for w in wrapped):
+            return size, ["\n".join(w) for w in wrapped]
+    cut = []
+    for w in wrapped:
+        if len(w) > lines:
+            w = w[:lines]
+            w[-1] = w[-1][: max(chars - 1, 1)].rstrip() + "\u2026"
+        cut.append("\n".join(w))
+    return size, cut
 
 
 def plot_lifecycle(
@@ -237,7 +295,10 @@ def plot_lifecycle(
     show_actions : bool, default True
         Write each cohort's action beside its bar.
     wrap_chars : int, default 60
-        Width at which action texts wrap.
+        Widest line of an action text, in characters. Narrower axes wrap
+        sooner: the texts are wrapped and sized (8 down to 6 points) to stay
+        inside the axes frame, and a text that still does not fit its row is
+        cut with an ellipsis (the tables carry the whole action).
 
     Returns
     -------
@@ -307,11 +368,10 @@ def plot_lifecycle(
     if show_actions:
         # Bars use the left 45% of the axes; the actions sit in the right part.
         ax.set_xlim(0, top / 0.45)
-        for yi, name in zip(y, names, strict=True):
-            text = actions.get(name, "")
-            width = wrap_chars // 2 if labels.zh else wrap_chars  # CJK glyphs are wide
-            ax.text(top * 1.3, yi, textwrap.fill(text, width=width), va="center",
-                    fontsize=8, color="#333333")
+        texts = [actions.get(name, "") for name in names]
+        size, wrapped = _fit_actions(ax, texts, wrap_chars, zh=labels.zh)
+        for yi, text in zip(y, wrapped, strict=True):
+            ax.text(top * 1.3, yi, text, va="center", fontsize=size, color="#333333")
         ax.axvline(top * 1.27, color=GREY, linewidth=0.5)
         # No count ticks under the action texts.
         from matplotlib.ticker import MaxNLocator
@@ -319,7 +379,11 @@ def plot_lifecycle(
         ticks = np.asarray(MaxNLocator(nbins=5).tick_values(0, top))
         ax.set_xticks(ticks[ticks <= top * 1.2])
     else:
-        ax.set_xlim(0, top * 1.25)
+        # Room right of the longest bar for its label: the label's estimated width
+        # as a share of the axes, so that narrow axes keep it inside the frame.
+        longest = max((len(t.get_text()) for t in ax.texts), default=0)
+        room = longest * _GLYPH_EM[False] * 9.0 / (_axes_size_pt(ax)[0] * 0.9)
+        ax.set_xlim(0, top / max(1.0 - room, 0.35))
     ax.set_xlabel(labels("lifecycle_axis"))
     ax.set_ylabel(labels("lifecycle"))
     ax.set_title(labels("lifecycle_title"))

@@ -207,11 +207,11 @@ def plot_whale_curve(
     # Bottom group: the last `bottom` of customers, shaded.
     ax.axvspan(1.0 - result.bottom, 1.0, color=OKABE_ITO["reddish_purple"], alpha=0.15,
                linewidth=0)
-    ax.text(1.0 - result.bottom / 2, 0.05,
+    # Right-aligned at the frame: centred on the band it would stick out of narrow axes.
+    ax.text(0.99, 0.05,
             labels("whale_bottom", bottom=result.bottom, share=result.bottom30_share,
                    erosion=result.erosion),
-            ha="center", va="bottom", fontsize=8, color="#7a2f5e",
-            transform=ax.get_xaxis_transform())
+            ha="right", va="bottom", fontsize=8, color="#7a2f5e", transform=ax.transAxes)
     # Left end: the curve starts at 0 there, so the label never sits on it.
     ax.text(0.01, 1.0, labels("total_line"), ha="left", va="bottom", fontsize=8,
             color=GREY, transform=ax.get_yaxis_transform())
