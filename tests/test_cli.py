@@ -481,3 +481,56 @@ def test_user_errors_of_reading_are_one_line_with_exit_code_2(tmp_path, setup, e
     assert "Traceback" not in err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(start), err
+
+
+def _readme_command() -> list[str]:
+    """The arguments of the README's ``rfm-loyalty analyze`` example."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("The same from the command line:", 1)[1].split("```bash", 1)[1]
+    command = block.split("```", 1)[0].replace("\\\n", " ").split()
+    assert command[:2] == ["rfm-loyalty", "analyze"], command
+    return command[1:]
+
+
+def test_the_readme_example_runs_on_a_gb18030_copy_with_chinese_headers(tmp_path):
+    """The README's command on the bundled sample, in GB18030 with a shop's Chinese headers."""
+    from rfm_loyalty.cli import COLUMN_FLAGS
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample_orders.csv"
+    lines = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    english = {"CustomerID": "customer_id", "InvoiceDate": "order_date",
+               "Quantity": "quantity", "UnitPrice": "unit_price", "InvoiceNo": "order_id"}
+    chinese = {"customer_id": "买家会员名", "order_date": "下单时间", "quantity": "购买数量",
+               "unit_price": "商品单价", "order_id": "订单编号"}
+    lines = lines[list(chinese)]  # the README's columns (amount = quantity x unit price)
+    utf8, gb = tmp_path / "orders.csv", tmp_path / "订单导出.csv"
+    lines.to_csv(utf8, index=False)
+    gb.write_bytes(lines.rename(columns=chinese).to_csv(index=False).encode("gb18030"))
+    assert "下单时间".encode("gb18030") in gb.read_bytes()
+
+    command = _readme_command()
+    named = [english.get(a, a) for a in command]
+    named[named.index("orders.csv")] = str(utf8)
+    named[named.index("--out") + 1] = str(tmp_path / "named")
+    code, _, err = run([*named, "--no-timestamp", "--quiet"])
+    assert code == 0, err
+
+    auto = [str(gb) if a == "orders.csv" else a for a in command]
+    for flag in COLUMN_FLAGS:  # the column flags give way to --columns auto
+        while flag in auto:
+            at = auto.index(flag)
+            del auto[at:at + 2]
+    auto[auto.index("--out") + 1] = str(tmp_path / "auto")
+    code, out, err = run([*auto, "--columns", "auto", "--no-timestamp"])
+    assert code == 0, err
+    assert ("read columns: inferred from the header (columns='auto'): customer='买家会员名', "
+            "date='下单时间', order_id='订单编号', quantity='购买数量', unit_price='商品单价'") in err
+    assert (tmp_path / "auto" / "report.html").is_file()
+    for table in ("customers", "segments", "lifecycle"):
+        pd.testing.assert_frame_equal(read_export(tmp_path / "auto", table),
+                                      read_export(tmp_path / "named", table))
+    meta = json.loads((tmp_path / "auto" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["parameters"]["reading"]["columns"] == {
+        "customer": "买家会员名", "date": "下单时间", "order_id": "订单编号", "quantity": "购买数量",
+        "unit_price": "商品单价"}
+    assert meta["parameters"]["readings"]["encoding"].startswith("gb18030")
