@@ -1,7 +1,7 @@
 """Write the table of header names in docs/columns.md from ``HEADER_NAMES``.
 
 Usage (from the repository root, after changing the table in
-``src/rfm_loyalty/_ingest/columns.py``):
+``src/rfm_loyalty/_ingest/headers.py``):
 
     .venv/bin/python scripts/make_columns_docs.py          # rewrite the table
     .venv/bin/python scripts/make_columns_docs.py --check  # exit 1 if it is out of date
@@ -24,7 +24,7 @@ END = "<!-- end of header table -->\n"
 
 def rendered(text: str) -> str:
     """Return ``text`` (the page) with the table between the markers regenerated."""
-    from rfm_loyalty._ingest.columns import header_table
+    from rfm_loyalty._ingest.headers import header_table
 
     head, _, rest = text.partition(BEGIN)
     _, _, tail = rest.partition(END)

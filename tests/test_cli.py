@@ -492,6 +492,9 @@ def _readme_command() -> list[str]:
     return command[1:]
 
 
+@pytest.mark.xfail(
+    strict=True, reason="GB18030 detection comes with h/files (_ingest/files.py); until it is "
+    "merged the file is read as UTF-8 and fails. Remove this mark when it lands.")
 def test_the_readme_example_runs_on_a_gb18030_copy_with_chinese_headers(tmp_path):
     """The README's command on the bundled sample, in GB18030 with a shop's Chinese headers."""
     from rfm_loyalty.cli import COLUMN_FLAGS
@@ -521,16 +524,17 @@ def test_the_readme_example_runs_on_a_gb18030_copy_with_chinese_headers(tmp_path
             at = auto.index(flag)
             del auto[at:at + 2]
     auto[auto.index("--out") + 1] = str(tmp_path / "auto")
-    code, out, err = run([*auto, "--columns", "auto", "--no-timestamp"])
+    code, _, err = run([*auto, "--columns", "auto", "--no-timestamp"])
     assert code == 0, err
     assert ("read columns: inferred from the header (columns='auto'): customer='买家会员名', "
-            "date='下单时间', order_id='订单编号', quantity='购买数量', unit_price='商品单价'") in err
+            "date='下单时间', order_id='订单编号', quantity='购买数量', "
+            "unit_price='商品单价'") in err
     assert (tmp_path / "auto" / "report.html").is_file()
     for table in ("customers", "segments", "lifecycle"):
         pd.testing.assert_frame_equal(read_export(tmp_path / "auto", table),
                                       read_export(tmp_path / "named", table))
     meta = json.loads((tmp_path / "auto" / "metadata.json").read_text(encoding="utf-8"))
     assert meta["parameters"]["reading"]["columns"] == {
-        "customer": "买家会员名", "date": "下单时间", "order_id": "订单编号", "quantity": "购买数量",
-        "unit_price": "商品单价"}
+        "customer": "买家会员名", "date": "下单时间", "order_id": "订单编号",
+        "quantity": "购买数量", "unit_price": "商品单价"}
     assert meta["parameters"]["readings"]["encoding"].startswith("gb18030")

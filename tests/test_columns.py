@@ -17,7 +17,7 @@ from rfm_loyalty import (
     read_orders,
     rfm_table,
 )
-from rfm_loyalty._ingest.columns import HEADER_NAMES, match_headers, normalise_header
+from rfm_loyalty._ingest.headers import HEADER_NAMES, match_headers, normalise_header
 from rfm_loyalty.exceptions import InvalidParameterError
 
 from .helpers import REPO
@@ -89,11 +89,19 @@ def test_online_retail_headers_give_quantity_times_unit_price():
         order_id="InvoiceNo", product="StockCode")
 
 
-def test_an_amount_column_wins_over_quantity_and_price_and_the_note_says_so():
+def test_an_amount_column_wins_over_quantity_and_price():
     match = match_headers(["customer_id", "order_date", "qty", "price", "amount"])
     assert dict(match.roles) == {"customer": "customer_id", "date": "order_date",
                                  "amount": "amount"}
-    assert match.note().endswith("; not used: ['qty', 'price'] (the amount column is used)")
+    assert match.note() == ("inferred from the header (columns='auto'): "
+                            "customer='customer_id', date='order_date', amount='amount'")
+
+
+def test_infer_columns_is_what_the_file_readers_call():
+    from rfm_loyalty._ingest.columns import infer_columns, inferred_note
+
+    assert infer_columns(pd.Index(SHOP.columns)) == OrderColumns(**SHOP_ROLES)
+    assert inferred_note(OrderColumns(**SHOP_ROLES)) == {"columns": NOTE}
 
 
 def test_two_headers_for_one_role_are_refused_naming_both_with_the_dict_to_pass():

@@ -38,6 +38,7 @@ from rfm_loyalty._ingest.accounting import (
     ordered_reasons,
     report_bad_rows,
 )
+from rfm_loyalty._ingest.columns import inferred_note
 from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
 from rfm_loyalty._ingest.lines import (
@@ -470,9 +471,11 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     are released before that step instead of being held until the end.
     """
     data, resolved, readings = read_file(path, options)
-    resolved, found = _resolve_columns(data, resolved)
+    resolved, _ = _resolve_columns(data, resolved)
     ingest = Ingest(data, resolved)
-    ingest.readings.update({**found, **readings})
+    if options.columns == "auto":  # resolved against the file's header by read_file
+        ingest.readings.update(inferred_note(resolved.order_columns))
+    ingest.readings.update(readings)
     return ingest, resolved
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,17 +35,17 @@ def read_file(
         raise FileNotFoundError(f"No order file at {str(path)!r}.")
     name = path.name.lower()
     if name.endswith(PARQUET_SUFFIXES):
-        options, found = _parquet_columns(path, options)
-        return _read_parquet(path, options.order_columns), options, found
+        options = _resolve_auto(options, lambda: _parquet_names(path))
+        return _read_parquet(path, options.order_columns), options, {}
     if name.endswith(TEXT_SUFFIXES):
         sep = "\t" if ".tsv" in name else ","
         header = pd.read_csv(path, nrows=0, sep=sep).columns
-        options, found = options.resolve_columns(header)  # columns="auto"
+        options = _resolve_auto(options, lambda: list(header))
         cols = options.order_columns
         check_columns_exist(header, cols)
         as_text = {c: str for c in (cols.customer, cols.order_id) if c is not None}
         frame = pd.read_csv(path, usecols=list(cols.used().values()), dtype=as_text, sep=sep)
-        return frame, options, found
+        return frame, options, {}
     raise SchemaError(
         f"Cannot tell the format of {str(path)!r} from its name. Use a .csv, .csv.gz, "
         ".tsv or .parquet file, or read it yourself and pass the DataFrame."
@@ -68,12 +68,19 @@ def check_columns_exist(available: Iterable[object], cols: OrderColumns) -> None
             )
 
 
-def _parquet_columns(path: Path, options: ReadOptions) -> tuple[ReadOptions, dict[str, str]]:
+def _resolve_auto(options: ReadOptions, header: Callable[[], list[str]]) -> ReadOptions:
+    """Resolve ``columns="auto"`` against the file's header names."""
     if options.columns != "auto":
-        return options, {}
+        return options
+    from rfm_loyalty._ingest.columns import infer_columns
+
+    return options.with_columns(infer_columns(pd.Index(header())))
+
+
+def _parquet_names(path: Path) -> list[str]:
     import pyarrow.parquet as pq
 
-    return options.resolve_columns(pq.read_schema(path).names)
+    return list(pq.read_schema(path).names)
 
 
 def _read_parquet(path: Path, cols: OrderColumns) -> pd.DataFrame:

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from rfm_loyalty._ingest.columns import match_headers
 from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._ingest.headers import columns_note, match_headers
 from rfm_loyalty._validation import Boolean, Choice, Optional, Whole, check
 from rfm_loyalty.exceptions import InvalidParameterError
 
@@ -350,8 +350,8 @@ class ReadOptions:
         """
         if self.columns != "auto":
             return self, {}
-        match = match_headers(headers)
-        return self.with_columns(OrderColumns(**match.roles)), {"columns": match.note()}
+        columns = OrderColumns(**match_headers(headers).roles)
+        return self.with_columns(columns), {"columns": columns_note(columns.used())}
 
     def given(self) -> dict[str, Any]:
         """Return the options that differ from their defaults (for messages)."""
