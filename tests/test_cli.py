@@ -538,3 +538,15 @@ def test_the_readme_example_runs_on_a_gb18030_copy_with_chinese_headers(tmp_path
         "customer": "买家会员名", "date": "下单时间", "order_id": "订单编号",
         "quantity": "购买数量", "unit_price": "商品单价"}
     assert meta["parameters"]["readings"]["encoding"].startswith("gb18030")
+
+
+def test_the_cli_page_lists_every_flag_of_analyze(capsys):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = capsys.readouterr().out
+    groups = text.split("columns of INPUT:", 1)[1].split("analysis:", 1)[0]
+    flags = {word.rstrip(",") for word in groups.split() if word.startswith("--")}
+    assert len(flags) > 25
+    for flag in flags:
+        assert f"`{flag}" in page or f"/ `{flag}`" in page, flag

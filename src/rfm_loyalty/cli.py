@@ -132,9 +132,8 @@ _COLUMN_HELP = {
 
 def _column_flags(parser: argparse.ArgumentParser) -> None:
     cols = parser.add_argument_group(
-        "columns of INPUT", "name the columns, or let --columns auto find them from the "
-        "header (English and Chinese names, docs/columns.md); a column flag given with "
-        "--columns auto fixes that role")
+        "columns of INPUT", "name the columns with the flags, or let --columns auto find "
+        "them all from the header (English and Chinese names: docs/columns.md)")
     cols.add_argument("--columns", choices=("auto",), default=None,
                       help="auto: match the header names (customer, date and amount needed)")
     for flag, role in COLUMN_FLAGS.items():
@@ -161,7 +160,7 @@ def _reading_flags(parser: argparse.ArgumentParser) -> None:
                       "GB18030)")
     read.add_argument("--sep", metavar="CHAR",
                       help="field separator of a CSV (default detected among , ; tab |; "
-                      "write tab as '\t')")
+                      "a tab as tab or '\\t')")
     read.add_argument("--decimal", default=".", choices=(".", ","),
                       help="decimal mark of amounts written as text (default .)")
     read.add_argument("--thousands", metavar="CHAR",
