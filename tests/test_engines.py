@@ -672,3 +672,33 @@ def test_options_an_engine_cannot_honour_are_refused_before_running(con: Any,
     with pytest.raises(SchemaError, match=r"DuckDB cannot read .*gbk.csv'\] as CSV .*needs "
                        r"read_orders \(pandas\), or a conversion to UTF-8"):
         from_duckdb(path, CN_COLUMNS, sep=";")
+
+
+#: Text amounts, and what the amount text rule of read_orders reads in them per
+#: (decimal, thousands); a text not listed is bad_amount. (The pandas reader,
+#: _ingest/numbers.py, gives exactly these values for these texts.)
+AMOUNT_TEXTS = ["￥1,200.50", "(3.25)", "12.50 EUR", "35元", "-$12.50", "$-12.50", "($12.50)",
+                "+7", "１２．５０", "－５", "12.50-", "1,2,3", "$12 EUR", "abc", " 10 ", ".5", "5.",
+                "1e3", "rmb 8", "--5", "(-5)", "1,200", "1.200,50", "1 200,50"]
+_POINT = {"(3.25)": -3.25, "12.50 EUR": 12.5, "35元": 35.0, "-$12.50": -12.5,
+          "$-12.50": -12.5, "($12.50)": -12.5, "+7": 7.0, "１２．５０": 12.5, "－５": -5.0,
+          " 10 ": 10.0, ".5": 0.5, "5.": 5.0, "1e3": 1000.0, "rmb 8": 8.0}
+_COMMA = {"35元": 35.0, "+7": 7.0, "－５": -5.0, " 10 ": 10.0, "1e3": 1000.0, "rmb 8": 8.0,
+          "1,200": 1.2}
+AMOUNT_READINGS: dict[tuple[str, str | None], dict[str, float]] = {
+    (".", None): _POINT,
+    (".", ","): {**_POINT, "￥1,200.50": 1200.5, "1,200": 1200.0},
+    (",", "."): {**_COMMA, "1.200,50": 1200.5},
+    (",", " "): {**_COMMA, "1 200,50": 1200.5},
+}
+
+
+@pytest.mark.parametrize(("decimal", "thousands"),
+                         [(".", None), (".", ","), (",", "."), (",", " ")])
+def test_text_amounts_follow_the_amount_text_rule(con: Any, decimal: str,
+                                                  thousands: str | None) -> None:
+    expr = _sql._number_text(_sql.DUCKDB, '"v"', decimal, thousands)
+    got = con.from_df(pd.DataFrame({"v": AMOUNT_TEXTS})).query("t", f"SELECT {expr} AS x FROM t")
+    values = got.fetchdf()["x"].tolist()
+    read = {t: v for t, v in zip(AMOUNT_TEXTS, values, strict=True) if pd.notna(v)}
+    assert read == AMOUNT_READINGS[(decimal, thousands)]

@@ -24,6 +24,7 @@ arithmetic. The stages, in the order of ``prepare_orders``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -130,6 +131,12 @@ class Dialect:
             f"({expr} IS NOT NULL AND NOT isnan({expr}) "
             f"AND abs({expr}) < CAST('Infinity' AS DOUBLE))"
         )
+
+    def matches(self, expr: str, pattern: str) -> str:
+        """Boolean: the text ``expr`` matches the regex ``pattern`` (anchored by the pattern)."""
+        if self.name == "duckdb":
+            return f"regexp_matches({expr}, {self.literal(pattern)})"
+        return f"({expr} RLIKE {self.literal(pattern)})"
 
     def days_between(self, start: str, end: str) -> str:
         """Whole days from the date ``start`` to the date ``end``."""
@@ -239,15 +246,71 @@ def _timestamp_expr(d: Dialect, name: str, kind: str, tz: str | None) -> str:
     raise SchemaError(f"Column {name!r} (the date column) holds {kind} values, not dates.")
 
 
-def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> str:
-    # the rule of read_orders for text amounts: the thousands separator removed,
-    # then the decimal mark read as a point
-    expr = f"trim({col})"
+#: Full-width forms NFKC maps to ASCII in amounts (digits, marks, signs, brackets,
+#: the yen/yuan sign and the ideographic space), as ``translate`` pairs.
+_FULL_WIDTH = ("０１２３４５６７８９．，－＋（）￥＄￡　", "0123456789.,-+()¥$£ ")
+_CURRENCY_SIGNS = "¥$€£元"
+_CURRENCY_CODES = ("RMB", "CNY", "USD", "EUR")
+
+
+def _amount_pattern(decimal: str, thousands: str | None) -> str:
+    """Return the amount text rule of ``read_orders`` as a regex with numbered groups.
+
+    Groups: 1 open bracket, 2 sign, 3 leading currency, 4 sign after it,
+    5 the number, 6 trailing currency, 7 close bracket (RE2 and Java agree).
+    """
+    d = re.escape(decimal)
+    digits = "[0-9]+"
     if thousands is not None:
-        expr = f"replace({expr}, {d.literal(thousands)}, '')"
+        t = re.escape(thousands)
+        digits = f"(?:[0-9]{{1,3}}(?:{t}[0-9]{{3}})+|[0-9]+)"
+    number = f"(?:{digits}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    currency = f"(?:[{_CURRENCY_SIGNS}]|(?i:{'|'.join(_CURRENCY_CODES)}))"
+    return (
+        rf"^(\()?\s*([-+])?\s*({currency})?\s*([-+])?\s*({number})\s*({currency})?\s*(\))?$"
+    )
+
+
+def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> str:
+    """Return SQL reading text amounts by the amount text rule of ``read_orders``.
+
+    Plain numbers (the common case) take one cast; the others are matched by
+    the rule's pattern: one currency sign or code before or after, a leading
+    minus or accounting brackets, thousands grouped in threes by ``thousands``,
+    the ``decimal`` mark, full-width digits and signs.
+    """
+    spacing = thousands in (" ", "\u00a0")
+    group = " " if spacing else thousands
+    text = f"trim(translate({col}, {d.literal(_FULL_WIDTH[0])}, {d.literal(_FULL_WIDTH[1])}))"
+    if spacing:
+        text = f"replace({text}, {d.literal(chr(0xA0))}, ' ')"
+    pattern = d.literal(_amount_pattern(decimal, group))
+
+    def part(k: int) -> str:
+        return f"regexp_extract({text}, {pattern}, {k})"
+
+    number = part(5)
+    if group is not None:
+        number = f"replace({number}, {d.literal(group)}, '')"
     if decimal != ".":
-        expr = f"replace({expr}, {d.literal(decimal)}, '.')"
-    return f"try_cast({expr} AS DOUBLE)"
+        number = f"replace({number}, {d.literal(decimal)}, '.')"
+    signs = f"concat({part(2)}, {part(4)})"
+    ok = (
+        f"{part(5)} <> '' AND ({part(1)} = '') = ({part(7)} = '') "
+        f"AND NOT ({part(3)} <> '' AND {part(6)} <> '') AND length({signs}) <= 1 "
+        f"AND NOT ({part(1)} <> '' AND length({signs}) = 1)"
+    )
+    negative = f"({part(1)} <> '' OR {signs} = '-')"
+    slow = (
+        f"CASE WHEN {ok} THEN (CASE WHEN {negative} THEN -1.0 ELSE 1.0 END) * "
+        f"try_cast({number} AS DOUBLE) END"
+    )
+    if decimal != "." or thousands is not None:
+        return slow
+    # a plain number casts as it is; only the rest goes through the pattern
+    plain = f"try_cast({text} AS DOUBLE)"
+    plain_ok = d.matches(text, r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$")
+    return f"CASE WHEN {plain_ok} THEN {plain} ELSE {slow} END"
 
 
 def _number_expr(
