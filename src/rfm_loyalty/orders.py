@@ -340,22 +340,26 @@ def orders_from_frame(data: Any, options: ReadOptions) -> Orders:
             f"{sorted(file_only)} are options of reading a file; the orders are a DataFrame "
             "already. Leave them unset, or pass the file's path to read_orders/analyze."
         )
-    resolved, found = _resolve_columns(data, options)
+    resolved = _resolve_columns(data, options)
     ingest = Ingest(data, resolved)
-    ingest.readings.update(found)
+    _note_columns(ingest, options)
     return _orders_from(ingest, resolved)
 
 
-def _resolve_columns(
-    data: pd.DataFrame, options: ReadOptions
-) -> tuple[ReadOptions, dict[str, str]]:
-    """Check the table's shape against the columns (resolving ``columns="auto"``).
+def _note_columns(ingest: Ingest, given: ReadOptions) -> None:
+    """Record the columns ``columns="auto"`` found (``QualityReport.readings["columns"]``)."""
+    if given.columns == "auto":
+        ingest.readings.update(inferred_note(ingest.options.order_columns))
 
-    Also returns the note of the columns matched (``QualityReport.readings``).
-    """
+
+def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
+    """Check the table's shape against the columns (resolving ``columns="auto"``)."""
     if len(data) == 0:
         raise SchemaError("The order table is empty (0 rows); there is nothing to analyse.")
-    options, found = options.resolve_columns(data.columns)
+    if options.columns == "auto":
+        from rfm_loyalty._ingest.columns import infer_columns
+
+        options = options.with_columns(infer_columns(data.columns))
     cols = options.order_columns
     check_columns_exist(data.columns, cols)
     duplicated = data.columns[data.columns.duplicated()].tolist()
@@ -366,7 +370,7 @@ def _resolve_columns(
         raise InvalidParameterError(
             "valid_statuses needs a status column: pass OrderColumns(status=...)."
         )
-    return options, found
+    return options
 
 
 def _orders_from(ingest: Ingest, options: ReadOptions) -> Orders:
@@ -460,6 +464,7 @@ def orders_from_file(source: str | os.PathLike[str], options: ReadOptions) -> Or
     """Read and prepare an order file with checked options (``read_orders``' body)."""
     path = Path(source)
     ingest, resolved = _read_lines(path, options)
+    _note_columns(ingest, options)
     return _orders_from(ingest, resolved)
 
 
@@ -471,10 +476,8 @@ def _read_lines(path: Path, options: ReadOptions) -> tuple[Ingest, ReadOptions]:
     are released before that step instead of being held until the end.
     """
     data, resolved, readings = read_file(path, options)
-    resolved, _ = _resolve_columns(data, resolved)
+    resolved = _resolve_columns(data, resolved)
     ingest = Ingest(data, resolved)
-    if options.columns == "auto":  # resolved against the file's header by read_file
-        ingest.readings.update(inferred_note(resolved.order_columns))
     ingest.readings.update(readings)
     return ingest, resolved
 
