@@ -281,12 +281,20 @@ def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> s
     """
     spacing = thousands in (" ", "\u00a0")
     group = " " if spacing else thousands
-    text = f"trim(translate({col}, {d.literal(_FULL_WIDTH[0])}, {d.literal(_FULL_WIDTH[1])}))"
+    # full-width forms only where a character is not ASCII (bytes = characters
+    # otherwise): translate costs more than everything else of a plain number
+    bytes_ = f"strlen({col})" if d.name == "duckdb" else f"octet_length({col})"
+    wide = f"translate({col}, {d.literal(_FULL_WIDTH[0])}, {d.literal(_FULL_WIDTH[1])})"
+    text = f"trim(CASE WHEN {bytes_} = length({col}) THEN {col} ELSE {wide} END)"
     if spacing:
         text = f"replace({text}, {d.literal(chr(0xA0))}, ' ')"
     pattern = d.literal(_amount_pattern(decimal, group))
+    groups = ("open", "sign", "lead", "sign2", "num", "trail", "close")
 
     def part(k: int) -> str:
+        # DuckDB: the groups of one match, bound to m below; Spark: one extraction each
+        if d.name == "duckdb":
+            return f"m.{groups[k - 1]}"
         return f"regexp_extract({text}, {pattern}, {k})"
 
     number = part(5)
@@ -305,10 +313,20 @@ def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> s
         f"CASE WHEN {ok} THEN (CASE WHEN {negative} THEN -1.0 ELSE 1.0 END) * "
         f"try_cast({number} AS DOUBLE) END"
     )
+    if d.name == "duckdb":
+        # one regex match per row: its struct of groups is the lambda's argument m
+        matched = f"regexp_extract({text}, {pattern}, [{', '.join(map(d.literal, groups))}])"
+        slow = f"list_transform([{matched}], lambda m: {slow})[1]"
     if decimal != "." or thousands is not None:
         return slow
-    # a plain number casts as it is; only the rest goes through the pattern
+    # a plain number casts as it is; only the rest goes through the pattern. DuckDB's
+    # cast reads exactly the rule's plain numbers, and also "1_000": refused here.
+    # Java's also reads "5d" and hex: Spark checks the form first.
     plain = f"try_cast({text} AS DOUBLE)"
+    if d.name == "duckdb":
+        fast = f"CASE WHEN NOT contains({text}, '_') THEN {plain} END"
+        # (CASE, not coalesce: only the rows the cast did not read run the pattern)
+        return f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {slow} END"
     plain_ok = d.matches(text, r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$")
     return f"CASE WHEN {plain_ok} THEN {plain} ELSE {slow} END"
 

@@ -241,9 +241,10 @@ def _read_files(
             settings, found = settings.resolve_columns(header)
         cols = settings.order_columns
         id_columns = [c for c in (cols.customer, cols.order_id) if c is not None]
-        if settings.decimal != "." or settings.thousands is not None:
-            # amounts with a decimal comma or thousands separators: read as text,
-            # parsed by the rule of read_orders in the query
+        if settings.thousands is not None:
+            # grouped amounts ("1.234,50"): read as text, parsed by the amount text
+            # rule of read_orders in the query (DuckDB's sniffer reads plain decimal
+            # commas itself, with decimal_separator)
             id_columns += [c for c in (cols.amount, cols.quantity, cols.unit_price, cols.cost)
                            if c is not None]
         types = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in id_columns)
