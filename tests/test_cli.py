@@ -550,3 +550,19 @@ def test_the_cli_page_lists_every_flag_of_analyze(capsys):
     assert len(flags) > 25
     for flag in flags:
         assert f"`{flag}" in page or f"/ `{flag}`" in page, flag
+
+
+@pytest.mark.skipif(not REAL_DATA.exists(), reason=f"real data set not found at {REAL_DATA}")
+def test_real_data_with_columns_auto_writes_the_files_of_the_named_columns(tmp_path):
+    named = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate", "--quantity-col",
+             "Quantity", "--unit-price-col", "UnitPrice", "--order-id-col", "InvoiceNo"]
+    for folder, columns in (("named", named), ("auto", ["--columns", "auto"])):
+        code, _, err = run(["analyze", str(REAL_DATA), *columns, "--as-of", "2011-12-09",
+                            "--out", str(tmp_path / folder), "--no-timestamp"])
+        assert code == 0, err
+    assert ("read columns: inferred from the header (columns='auto'): customer='CustomerID', "
+            "date='InvoiceDate', order_id='InvoiceNo', quantity='Quantity', "
+            "unit_price='UnitPrice', product='StockCode'") in err
+    for table in ("customers", "segments", "lifecycle", "quality", "summary"):
+        assert (tmp_path / "auto" / f"{table}.csv").read_bytes() == (
+            tmp_path / "named" / f"{table}.csv").read_bytes(), table
