@@ -189,8 +189,14 @@ def test_analyze_auto_records_the_mapping_in_its_parameters(tmp_path):
 
 
 def test_auto_with_valid_statuses_but_no_status_header():
-    with pytest.raises(InvalidParameterError, match="valid_statuses needs a status column"):
+    with pytest.raises(InvalidParameterError) as caught:
         prepare_orders(SHOP.drop(columns="订单状态"), "auto", valid_statuses=["交易成功"])
+    assert str(caught.value) == (
+        "valid_statuses needs a status column, and columns='auto' found none among the "
+        "headers (it matched {'customer': '买家会员名', 'date': '下单时间', 'amount': '实付金额', "
+        "'order_id': '订单编号'}; accepted names of the status: ['status', 'order_status', "
+        "'transaction_status', 'payment_status', '订单状态', '交易状态', '状态']). Name it: "
+        "columns={..., 'status': <the status column>}, or leave valid_statuses unset.")
 
 
 # --- dicts at every entry point -------------------------------------------------------------

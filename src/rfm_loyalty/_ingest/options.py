@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from rfm_loyalty._ingest.dates import as_date
-from rfm_loyalty._ingest.headers import columns_note, match_headers
+from rfm_loyalty._ingest.headers import HEADER_NAMES, columns_note, match_headers
 from rfm_loyalty._validation import Boolean, Choice, Optional, Whole, check
 from rfm_loyalty.exceptions import InvalidParameterError
 
@@ -339,6 +339,13 @@ class ReadOptions:
 
     def with_columns(self, columns: OrderColumns) -> ReadOptions:
         """Return a copy with the columns resolved (after ``columns="auto"``)."""
+        if self.columns == "auto" and self.valid_statuses is not None and columns.status is None:
+            raise InvalidParameterError(
+                "valid_statuses needs a status column, and columns='auto' found none among the "
+                f"headers (it matched {columns.used()!r}; accepted names of the status: "
+                f"{list(HEADER_NAMES['status'])!r}). Name it: columns={{..., 'status': <the "
+                "status column>}, or leave valid_statuses unset."
+            )
         return dataclasses.replace(self, columns=columns)
 
     def resolve_columns(self, headers: Iterable[Any]) -> tuple[ReadOptions, dict[str, str]]:
