@@ -702,3 +702,12 @@ def test_text_amounts_follow_the_amount_text_rule(con: Any, decimal: str,
     values = got.fetchdf()["x"].tolist()
     read = {t: v for t, v in zip(AMOUNT_TEXTS, values, strict=True) if pd.notna(v)}
     assert read == AMOUNT_READINGS[(decimal, thousands)]
+
+
+def test_csv_with_decimal_commas_only_is_read_by_the_sniffer(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id;order_date;amount\na;2024-01-01;12,50\na;2024-01-05;-0,50\n"
+                    "b;2024-01-03;10\nb;2024-01-04;0,30\n", encoding="utf-8")
+    result = quiet(from_duckdb(path, sep=";", decimal=",", amount_decimals=2).aggregate)
+    assert result.aggregates["monetary_total"].to_dict() == {"a": 12.0, "b": 10.3}
+    assert result.quality.rows_used == 4
