@@ -663,6 +663,10 @@ def test_options_an_engine_cannot_honour_are_refused_before_running(con: Any,
     with pytest.raises(InvalidParameterError, match=r"\['encoding', 'sep'\] are options of "
                        r"reading a CSV file; from_duckdb got lines the engine holds already"):
         from_duckdb(relation, sep=";", encoding="utf-8")
+    tiny_lines().to_parquet(tmp_path / "lines.parquet")
+    with pytest.raises(InvalidParameterError, match=r"\['sep'\] are options of reading a CSV "
+                       r"file; .*lines.parquet'\] are Parquet files"):
+        from_duckdb(tmp_path / "lines.parquet", sep=";")
     path = tmp_path / "gbk.csv"
     path.write_text(EUROPEAN_TEXT, encoding="gb18030")
     with pytest.raises(InvalidParameterError, match=r"from_duckdb cannot honour "

@@ -224,6 +224,12 @@ def _read_files(
     names = {p.lower() for p in paths}
     listing = "[" + ", ".join(_sql.DUCKDB.literal(p) for p in paths) + "]"
     if all(n.endswith(_PARQUET) for n in names):
+        csv_only = sorted(k for k in ("encoding", "sep") if k in settings.given())
+        if csv_only:
+            raise InvalidParameterError(
+                f"{csv_only} are options of reading a CSV file; {paths!r} are Parquet files, "
+                "which carry their own types. Leave them unset."
+            )
         relation = connection.sql(f"SELECT * FROM read_parquet({listing})")
         settings, found = settings.resolve_columns(relation.columns)
         return settings, found, relation
