@@ -197,6 +197,9 @@ def test_number_text_options_amount_decimals_and_columns_auto(spark: Any) -> Non
     got = quiet(auto.aggregate)
     assert got.quality.readings["columns"].startswith("inferred from the header")
     assert_same_table(_numeric_reference()[0], got.aggregates)
+    named = from_spark(to_spark(spark, shop), {"customer": "买家会员名", "date": "下单时间",
+                                               "amount": "实付金额"})
+    assert_same_table(_numeric_reference()[0], quiet(named.aggregate).aggregates)
     with pytest.raises(InvalidParameterError, match=r"\['sep'\] are options of reading a CSV "
                        r"file; from_spark got lines the engine holds already"):
         from_spark(to_spark(spark, text), sep=";")
