@@ -159,3 +159,25 @@ def test_lift_errors_are_one_line(measured, tmp_path):
         code, _, err = run(["lift", *args, "--quiet"])
         assert code == 2, args
         assert len(err.strip().splitlines()) == 1 and err.startswith(start), err
+
+
+def test_lift_reads_orders_with_columns_auto_and_reading_flags(measured, tmp_path):
+    base, orders = measured
+    assignment = str(base / "camp" / "assignment.csv")
+    shop = tmp_path / "shop.csv"
+    pd.read_csv(orders).rename(columns={"member": "买家会员名", "order_date": "下单时间",
+                                        "paid": "实付金额"}).to_csv(shop, index=False)
+    window = ["--start", "2025-01-05", "--end", "2025-02-04", "--margin", "0.3"]
+    code, named, err = run(["lift", assignment, str(orders), *window, "--customer-col",
+                            "member", "--amount-col", "paid"])
+    assert code == 0, err
+    code, auto, err = run(["lift", assignment, str(shop), *window, "--columns", "auto",
+                           "--sep", ",", "--amount-decimals", "2"])
+    assert code == 0, err
+    assert auto == named
+    assert "read columns: inferred from the header (columns='auto'): customer='买家会员名'" in err
+    code, _, err = run(["lift", assignment, str(shop), *window, "--columns", "auto",
+                        "--customer-col", "买家会员名", "--quiet"])
+    assert (code, err) == (2, "rfm-loyalty: error: give either --columns auto or the column "
+                              "flags, not both: with auto every column is found from the "
+                              "header.\n")

@@ -91,8 +91,6 @@ def test_quiet_prints_nothing_but_warnings(orders_csv, tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--as-of", "2024-13-45"],
-         "rfm-loyalty: error: --as-of must be a date such as 2011-12-09; got '2024-13-45'."),
         (["--format", "csv,xls"],
          "rfm-loyalty: error: --format must be one or more of csv, parquet, json, xlsx "
          "separated by commas; got 'csv,xls'."),
@@ -142,11 +140,25 @@ def test_missing_amount_columns(orders_csv, tmp_path):
 
 def test_argparse_errors_exit_2_on_one_line(capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["analyze", "x.csv", "--customer-col", "c"])
+        main(["analyze", "x.csv", "--customer-col", "c", "--returns", "nett"])
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert err.strip() == ("rfm-loyalty analyze: error: the following arguments are required: "
-                           "--date-col (see rfm-loyalty analyze --help)")
+    # (argparse quotes the choices from Python 3.12.8 on: the middle is left to it)
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("rfm-loyalty analyze: error: argument --returns: invalid choice: "
+                          "'nett' (choose from ")
+    assert err.endswith(" (see rfm-loyalty analyze --help)\n")
+
+
+def test_columns_named_or_auto_but_not_half(tmp_path):
+    code, _, err = run(["analyze", "x.csv", "--customer-col", "c"])
+    assert (code, err) == (2, "rfm-loyalty: error: name the columns: give --customer-col and "
+                              "--date-col (and the amount), or --columns auto to find them "
+                              "from the header.\n")
+    code, _, err = run(["analyze", "x.csv", "--columns", "auto", "--date-col", "d"])
+    assert (code, err) == (2, "rfm-loyalty: error: give either --columns auto or the column "
+                              "flags (--date-col), not both: with auto every column is found "
+                              "from the header.\n")
 
 
 def test_help_has_examples(capsys):
@@ -347,3 +359,207 @@ def test_models_by_name_and_loyalty_from_the_command_line(orders_csv, tmp_path):
                         "--quiet"])
     assert (code, err.strip().splitlines()[-1]) == (
         2, "rfm-loyalty: error: --member-tiers needs --loyalty.")
+
+
+# --------------------------------------------------------------------------- #
+# reading options as flags; columns found from the header; user errors
+# --------------------------------------------------------------------------- #
+#: ReadOptions field -> its flag of analyze (columns: --columns auto or the column flags).
+READING_FLAGS = {
+    "as_of": "--as-of", "returns": "--returns", "zero_amount": "--zero-amount",
+    "valid_statuses": "--valid-status", "tz": "--tz", "on_bad_rows": "--on-bad-rows",
+    "date_format": "--date-format", "dayfirst": "--dayfirst", "encoding": "--encoding",
+    "sep": "--sep", "decimal": "--decimal", "thousands": "--thousands",
+    "sheet_name": "--sheet", "amount_decimals": "--amount-decimals", "columns": "--columns",
+}
+
+
+def test_every_reading_option_has_a_flag_in_the_help(capsys):
+    import dataclasses
+
+    from rfm_loyalty.cli import COLUMN_FLAGS
+    from rfm_loyalty.orders import OrderColumns, ReadOptions
+
+    assert {f.name for f in dataclasses.fields(ReadOptions)} == set(READING_FLAGS)
+    assert set(COLUMN_FLAGS.values()) == {f.name for f in dataclasses.fields(OrderColumns)}
+    for command in ("analyze", "diff"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        if command == "analyze":
+            for flag in [*READING_FLAGS.values(), "--monthfirst", *COLUMN_FLAGS]:
+                assert f"  {flag}" in text, flag
+
+
+def test_reading_flags_reach_the_recorded_options(orders_csv, tmp_path):
+    code, _, err = run([*base(orders_csv, tmp_path / "o"), "--returns", "drop",
+                        "--zero-amount", "purchase", "--amount-decimals", "2", "--tz", "UTC",
+                        "--on-bad-rows", "warn", "--monthfirst", "--thousands", "_",
+                        "--quiet", "--no-timestamp"])
+    assert code == 0, err
+    meta = json.loads((tmp_path / "o" / "metadata.json").read_text(encoding="utf-8"))
+    reading = meta["parameters"]["reading"]
+    assert {k: reading[k] for k in ("returns", "zero_amount", "amount_decimals", "tz",
+                                    "on_bad_rows", "dayfirst", "thousands", "decimal")} == {
+        "returns": "drop", "zero_amount": "purchase", "amount_decimals": 2, "tz": "UTC",
+        "on_bad_rows": "warn", "dayfirst": False, "thousands": "_", "decimal": "."}
+    assert meta["parameters"]["returns"] == "drop"
+
+
+def _shop_file(tmp_path: Path, **extra: list) -> Path:
+    lines = pd.DataFrame({
+        "订单编号": ["T1", "T2", "T3", "T4"],
+        "买家会员名": ["小王", "小李", "小王", "小张"],
+        "下单时间": ["2024-03-01 10:00", "2024-03-02 11:30", "2024-03-05 09:15",
+                    "2024-03-06 20:00"],
+        "实付金额": [120.5, 80.0, 30.25, 15.0],
+        "订单状态": ["交易成功", "交易成功", "交易成功", "交易关闭"],
+        **extra,
+    })
+    path = tmp_path / "shop.csv"
+    lines.to_csv(path, index=False)
+    return path
+
+
+def test_columns_auto_prints_the_mapping_and_equals_the_named_columns(tmp_path):
+    path = _shop_file(tmp_path)
+    code, _, err = run(["analyze", str(path), "--columns", "auto", "--valid-status", "交易成功",
+                        "--out", str(tmp_path / "auto"), "--no-timestamp"])
+    assert code == 0, err
+    assert ("read columns: inferred from the header (columns='auto'): customer='买家会员名', "
+            "date='下单时间', amount='实付金额', order_id='订单编号', status='订单状态'") in err
+    code, _, err = run(["analyze", str(path), "--customer-col", "买家会员名", "--date-col",
+                        "下单时间", "--amount-col", "实付金额", "--order-id-col", "订单编号",
+                        "--status-col", "订单状态", "--valid-status", "交易成功",
+                        "--out", str(tmp_path / "named"), "--no-timestamp", "--quiet"])
+    assert code == 0, err
+    auto, named = (read_export(tmp_path / d, "customers") for d in ("auto", "named"))
+    pd.testing.assert_frame_equal(auto, named)
+    assert sorted(auto["customer_id"]) == ["小李", "小王"]  # 小张's only order was closed
+
+
+@pytest.mark.parametrize(
+    ("setup", "extra", "start"),
+    [
+        (lambda p: _shop_file(p, 付款时间=["2024-03-01"] * 4), ["--columns", "auto"],
+         "rfm-loyalty: error: columns='auto' cannot choose: '下单时间' and '付款时间' both fit "
+         "the date column."),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--encoding", "klingon"],
+         "rfm-loyalty: error: The 'encoding' parameter must be a text encoding"),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--tz", "Mars/Olympus"],
+         "rfm-loyalty: error: The 'tz' parameter must be a time zone name"),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--sep", ";;"],
+         "rfm-loyalty: error: The 'sep' parameter must be one separator character"),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--amount-decimals", "9"],
+         "rfm-loyalty: error: The 'amount_decimals' parameter of analyze must be"),
+        (lambda p: _shop_file(p, 实付金额=[1.0, -2.0, 3.0, 4.0]),
+         ["--columns", "auto", "--returns", "error"],
+         "rfm-loyalty: error: 1 order lines have a negative amount (first at row 1: -2.0) and "
+         "returns='error' forbids them."),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--as-of", "09/12/2011"],
+         "rfm-loyalty: error: --as-of: The 'as_of' parameter must be an unambiguous date"),
+        (lambda p: _shop_file(p), ["--columns", "auto", "--as-of", "2024-13-45"],
+         "rfm-loyalty: error: --as-of: The 'as_of' parameter must be an unambiguous date"),
+        (lambda p: (p / "x.csv").mkdir() or p / "x.csv", ["--columns", "auto"],
+         "rfm-loyalty: error: the input "),
+        (lambda p: (p / "e.csv").write_bytes(b"") or p / "e.csv", ["--columns", "auto"],
+         "rfm-loyalty: error: "),
+        (lambda p: (p / "t.csv.gz").write_bytes(
+            __import__("gzip").compress(_shop_file(p).read_bytes())[:40]) or p / "t.csv.gz",
+         ["--columns", "auto"], "rfm-loyalty: error: "),
+        (lambda p: (p / "o.json").write_text("[]") or p / "o.json", ["--columns", "auto"],
+         "rfm-loyalty: error: "),
+    ],
+    ids=["ambiguous", "encoding", "tz", "sep", "decimals", "returns-error", "as-of-two-readings",
+         "as-of-invalid", "directory", "empty", "truncated-gzip", "extension"],
+)
+def test_user_errors_of_reading_are_one_line_with_exit_code_2(tmp_path, setup, extra, start):
+    path = setup(tmp_path)
+    code, out, err = run(["analyze", str(path), *extra, "--out", str(tmp_path / "o"),
+                          "--quiet"])
+    assert (code, out) == (2, "")
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(start), err
+
+
+def _readme_command() -> list[str]:
+    """The arguments of the README's ``rfm-loyalty analyze`` example."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("The same from the command line:", 1)[1].split("```bash", 1)[1]
+    command = block.split("```", 1)[0].replace("\\\n", " ").split()
+    assert command[:2] == ["rfm-loyalty", "analyze"], command
+    return command[1:]
+
+
+def test_the_readme_example_runs_on_a_gb18030_copy_with_chinese_headers(tmp_path):
+    """The README's command on the bundled sample, in GB18030 with a shop's Chinese headers."""
+    from rfm_loyalty.cli import COLUMN_FLAGS
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "sample_orders.csv"
+    lines = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    english = {"CustomerID": "customer_id", "InvoiceDate": "order_date",
+               "Quantity": "quantity", "UnitPrice": "unit_price", "InvoiceNo": "order_id"}
+    chinese = {"customer_id": "买家会员名", "order_date": "下单时间", "quantity": "购买数量",
+               "unit_price": "商品单价", "order_id": "订单编号"}
+    lines = lines[list(chinese)]  # the README's columns (amount = quantity x unit price)
+    utf8, gb = tmp_path / "orders.csv", tmp_path / "订单导出.csv"
+    lines.to_csv(utf8, index=False)
+    gb.write_bytes(lines.rename(columns=chinese).to_csv(index=False).encode("gb18030"))
+    assert "下单时间".encode("gb18030") in gb.read_bytes()
+
+    command = _readme_command()
+    named = [english.get(a, a) for a in command]
+    named[named.index("orders.csv")] = str(utf8)
+    named[named.index("--out") + 1] = str(tmp_path / "named")
+    code, _, err = run([*named, "--no-timestamp", "--quiet"])
+    assert code == 0, err
+
+    auto = [str(gb) if a == "orders.csv" else a for a in command]
+    for flag in COLUMN_FLAGS:  # the column flags give way to --columns auto
+        while flag in auto:
+            at = auto.index(flag)
+            del auto[at:at + 2]
+    auto[auto.index("--out") + 1] = str(tmp_path / "auto")
+    code, _, err = run([*auto, "--columns", "auto", "--no-timestamp"])
+    assert code == 0, err
+    assert ("read columns: inferred from the header (columns='auto'): customer='买家会员名', "
+            "date='下单时间', order_id='订单编号', quantity='购买数量', "
+            "unit_price='商品单价'") in err
+    assert (tmp_path / "auto" / "report.html").is_file()
+    for table in ("customers", "segments", "lifecycle"):
+        pd.testing.assert_frame_equal(read_export(tmp_path / "auto", table),
+                                      read_export(tmp_path / "named", table))
+    meta = json.loads((tmp_path / "auto" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["parameters"]["reading"]["columns"] == {
+        "customer": "买家会员名", "date": "下单时间", "order_id": "订单编号",
+        "quantity": "购买数量", "unit_price": "商品单价"}
+    assert meta["parameters"]["readings"]["encoding"].startswith("gb18030")
+
+
+def test_the_cli_page_lists_every_flag_of_analyze(capsys):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    text = capsys.readouterr().out
+    groups = text.split("columns of INPUT:", 1)[1].split("analysis:", 1)[0]
+    flags = {word.rstrip(",") for word in groups.split() if word.startswith("--")}
+    assert len(flags) > 25
+    for flag in flags:
+        assert f"`{flag}" in page or f"/ `{flag}`" in page, flag
+
+
+@pytest.mark.skipif(not REAL_DATA.exists(), reason=f"real data set not found at {REAL_DATA}")
+def test_real_data_with_columns_auto_writes_the_files_of_the_named_columns(tmp_path):
+    named = ["--customer-col", "CustomerID", "--date-col", "InvoiceDate", "--quantity-col",
+             "Quantity", "--unit-price-col", "UnitPrice", "--order-id-col", "InvoiceNo"]
+    for folder, columns in (("named", named), ("auto", ["--columns", "auto"])):
+        code, _, err = run(["analyze", str(REAL_DATA), *columns, "--as-of", "2011-12-09",
+                            "--out", str(tmp_path / folder), "--no-timestamp"])
+        assert code == 0, err
+    assert ("read columns: inferred from the header (columns='auto'): customer='CustomerID', "
+            "date='InvoiceDate', order_id='InvoiceNo', quantity='Quantity', "
+            "unit_price='UnitPrice', product='StockCode'") in err
+    for table in ("customers", "segments", "lifecycle", "quality", "summary"):
+        assert (tmp_path / "auto" / f"{table}.csv").read_bytes() == (
+            tmp_path / "named" / f"{table}.csv").read_bytes(), table

@@ -684,3 +684,151 @@ def test_random_text_dates_read_as_pandas_reads_them(con: Any, days, forms, junk
     options = {} if dayfirst is None else {"dayfirst": dayfirst}
     assert_engine_matches(from_duckdb(con.from_df(lines), **options), lines, OrderColumns(),
                           None, **options)
+
+
+# ---------------------------------------------------------------------------
+# reading options of the engines: columns, number text, files (not dates)
+# ---------------------------------------------------------------------------
+
+#: Lines written as a European/Chinese export writes them: semicolons, decimal
+#: commas, thousands points; the same lines as numbers in NUMERIC_LINES.
+EUROPEAN_TEXT = (
+    "客户;日期;金额\n"
+    "a;2024-01-01;1.234,50\n"
+    "a;2024-01-05;-0,50\n"
+    "b;2024-01-03;10\n"
+    "b;2024-01-04;0,10\n"
+    "b;2024-01-04;0,20\n"
+    "c;2024-01-06;abc\n"
+)
+NUMERIC_LINES = pd.DataFrame({
+    "customer_id": ["a", "a", "b", "b", "b", "c"],
+    "order_date": ["2024-01-01", "2024-01-05", "2024-01-03", "2024-01-04", "2024-01-04",
+                   "2024-01-06"],
+    "amount": [1234.5, -0.5, 10.0, 0.1, 0.2, np.nan],
+})
+CN_COLUMNS = {"customer": "客户", "date": "日期", "amount": "金额"}
+
+
+def _numeric_reference(**options: Any) -> tuple[pd.DataFrame, QualityReport]:
+    orders = quiet(prepare_orders, NUMERIC_LINES, **options)
+    return customer_aggregates(orders), orders.quality
+
+
+@pytest.mark.parametrize("encoding", [None, "utf-16"])
+def test_csv_with_semicolons_decimal_commas_and_thousands(tmp_path: Path,
+                                                          encoding: str | None) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(EUROPEAN_TEXT, encoding=encoding or "utf-8")
+    extra = {} if encoding is None else {"encoding": encoding}
+    source = from_duckdb(path, CN_COLUMNS, sep=";", decimal=",", thousands=".",
+                         amount_decimals=2, **extra)
+    result = quiet(source.aggregate)
+    want, quality = _numeric_reference(amount_decimals=2)
+    assert_same_table(want, result.aggregates)
+    assert_same_quality(quality, result.quality)
+    assert result.quality.dropped == {"bad_amount": 1}
+    # exact decimal sums: 1234.50 - 0.50 and 10 + 0.10 + 0.20, no float residue
+    assert result.aggregates["monetary_total"].tolist() == [1234.0, 10.3]
+
+
+def test_text_amounts_in_a_relation_follow_decimal_and_thousands(con: Any) -> None:
+    lines = NUMERIC_LINES.assign(amount=["1.234,50", "-0,50", " 10 ", "0,10", "0,20", "abc"])
+    result = quiet(from_duckdb(con.from_df(lines), decimal=",", thousands=".").aggregate)
+    want, quality = _numeric_reference()
+    assert_same_table(want, result.aggregates)
+    assert_same_quality(quality, result.quality)
+
+
+def test_amount_decimals_round_the_engine_sums_as_pandas_does(con: Any) -> None:
+    lines = pd.DataFrame({"customer_id": ["a"] * 3 + ["b"],
+                          "order_date": ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-03"],
+                          "amount": [0.1, 0.2, -0.3, 0.7]})
+    rounded = quiet(from_duckdb(con.from_df(lines), amount_decimals=2).aggregate).aggregates
+    want = customer_aggregates(quiet(prepare_orders, lines, amount_decimals=2))
+    assert rounded["monetary_total"].tolist() == want["monetary_total"].tolist() == [0.0, 0.7]
+    pd.testing.assert_frame_equal(rounded, want)
+
+
+def test_columns_auto_and_dicts_in_the_engines(con: Any, tmp_path: Path) -> None:
+    lines = NUMERIC_LINES.rename(columns={"customer_id": "买家会员名", "order_date": "下单时间",
+                                          "amount": "实付金额"})
+    note = ("inferred from the header (columns='auto'): customer='买家会员名', "
+            "date='下单时间', amount='实付金额'")
+    lines.to_parquet(tmp_path / "shop.parquet")
+    for source in (from_duckdb(con.from_df(lines), "auto"),
+                   from_duckdb(tmp_path / "shop.parquet", "auto")):
+        assert source.columns == OrderColumns(customer="买家会员名", date="下单时间",
+                                              amount="实付金额")
+        result = quiet(source.aggregate)
+        assert result.quality.readings["columns"] == note
+        assert_same_table(_numeric_reference()[0], result.aggregates)
+    named = quiet(from_duckdb(con.from_df(lines), {"customer": "买家会员名", "date": "下单时间",
+                                                   "amount": "实付金额"}).aggregate)
+    assert "columns" not in named.quality.readings
+    assert_same_table(_numeric_reference()[0], named.aggregates)
+    with pytest.raises(SchemaError, match="'下单时间' and '付款时间' both fit the date column"):
+        from_duckdb(con.from_df(lines.assign(付款时间=lines["下单时间"])), "auto")
+
+
+def test_options_an_engine_cannot_honour_are_refused_before_running(con: Any,
+                                                                    tmp_path: Path) -> None:
+    relation = con.from_df(tiny_lines())
+    with pytest.raises(InvalidParameterError, match=r"from_duckdb cannot honour the option\(s\) "
+                       r"\['sheet_name'\] yet: .* Read the file with read_orders \(pandas\)"):
+        from_duckdb(relation, sheet_name=0)
+    with pytest.raises(InvalidParameterError, match=r"\['encoding', 'sep'\] are options of "
+                       r"reading a CSV file; from_duckdb got lines the engine holds already"):
+        from_duckdb(relation, sep=";", encoding="utf-8")
+    tiny_lines().to_parquet(tmp_path / "lines.parquet")
+    with pytest.raises(InvalidParameterError, match=r"\['sep'\] are options of reading a CSV "
+                       r"file; .*lines.parquet'\] are Parquet files"):
+        from_duckdb(tmp_path / "lines.parquet", sep=";")
+    path = tmp_path / "gbk.csv"
+    path.write_text(EUROPEAN_TEXT, encoding="gb18030")
+    with pytest.raises(InvalidParameterError, match=r"from_duckdb cannot honour "
+                       r"encoding='gb18030': DuckDB's CSV reader decodes only \['latin-1', "
+                       r"'utf-16', 'utf-8'\].*Read the file with read_orders"):
+        from_duckdb(path, CN_COLUMNS, sep=";", encoding="gb18030")
+    with pytest.raises(SchemaError, match=r"DuckDB cannot read .*gbk.csv'\] as CSV .*needs "
+                       r"read_orders \(pandas\), or a conversion to UTF-8"):
+        from_duckdb(path, CN_COLUMNS, sep=";")
+
+
+#: Text amounts, and what the amount text rule of read_orders reads in them per
+#: (decimal, thousands); a text not listed is bad_amount. (The pandas reader,
+#: _ingest/numbers.py, gives exactly these values for these texts.)
+AMOUNT_TEXTS = ["￥1,200.50", "(3.25)", "12.50 EUR", "35元", "-$12.50", "$-12.50", "($12.50)",
+                "+7", "１２．５０", "－５", "12.50-", "1,2,3", "$12 EUR", "abc", " 10 ", ".5", "5.",
+                "1e3", "rmb 8", "--5", "(-5)", "1,200", "1.200,50", "1 200,50"]
+_POINT = {"(3.25)": -3.25, "12.50 EUR": 12.5, "35元": 35.0, "-$12.50": -12.5,
+          "$-12.50": -12.5, "($12.50)": -12.5, "+7": 7.0, "１２．５０": 12.5, "－５": -5.0,
+          " 10 ": 10.0, ".5": 0.5, "5.": 5.0, "1e3": 1000.0, "rmb 8": 8.0}
+_COMMA = {"35元": 35.0, "+7": 7.0, "－５": -5.0, " 10 ": 10.0, "1e3": 1000.0, "rmb 8": 8.0,
+          "1,200": 1.2}
+AMOUNT_READINGS: dict[tuple[str, str | None], dict[str, float]] = {
+    (".", None): _POINT,
+    (".", ","): {**_POINT, "￥1,200.50": 1200.5, "1,200": 1200.0},
+    (",", "."): {**_COMMA, "1.200,50": 1200.5},
+    (",", " "): {**_COMMA, "1 200,50": 1200.5},
+}
+
+
+@pytest.mark.parametrize(("decimal", "thousands"),
+                         [(".", None), (".", ","), (",", "."), (",", " ")])
+def test_text_amounts_follow_the_amount_text_rule(con: Any, decimal: str,
+                                                  thousands: str | None) -> None:
+    expr = _sql._number_text(_sql.DUCKDB, '"v"', decimal, thousands)
+    got = con.from_df(pd.DataFrame({"v": AMOUNT_TEXTS})).query("t", f"SELECT {expr} AS x FROM t")
+    values = got.fetchdf()["x"].tolist()
+    read = {t: v for t, v in zip(AMOUNT_TEXTS, values, strict=True) if pd.notna(v)}
+    assert read == AMOUNT_READINGS[(decimal, thousands)]
+
+
+def test_csv_with_decimal_commas_only_is_read_by_the_sniffer(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id;order_date;amount\na;2024-01-01;12,50\na;2024-01-05;-0,50\n"
+                    "b;2024-01-03;10\nb;2024-01-04;0,30\n", encoding="utf-8")
+    result = quiet(from_duckdb(path, sep=";", decimal=",", amount_decimals=2).aggregate)
+    assert result.aggregates["monetary_total"].to_dict() == {"a": 12.0, "b": 10.3}
+    assert result.quality.rows_used == 4

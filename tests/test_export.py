@@ -388,11 +388,12 @@ def test_every_table_reads_back_as_the_earlier_writer_wrote_it(sample, tmp_path)
     for key in ("as_of", "formula_neutralisation"):
         assert new_meta[key] == old_meta[key], key
     # the parameters: the same, but models as the list of model names (True was BG/NBD),
-    # and the new reading, loyalty and loyalty_options records (CHANGELOG.md)
+    # and the new reading, readings, loyalty and loyalty_options records (CHANGELOG.md)
     old_params, new_params = old_meta["parameters"], new_meta["parameters"]
     assert new_params.pop("models") == (["bgnbd"] if old_params.pop("models") else [])
     assert new_params.pop("reading")["returns"] == old_params["returns"]
     assert (new_params.pop("loyalty"), new_params.pop("loyalty_options")) == (False, {})
+    assert new_params.pop("readings") == {}  # nothing for the reader to decide in the frame
     assert new_params == old_params
     # a DataFrame's sha256 hashes pandas' representation of it, which pandas 2 and 3 differ in
     assert {k: v for k, v in new_meta["input"].items() if k != "sha256"} == {

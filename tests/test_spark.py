@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 
 from rfm_loyalty._ingest.ids import ids_as_text
 from rfm_loyalty.engines import _sql, from_spark
-from rfm_loyalty.exceptions import DataQualityWarning, SchemaError
+from rfm_loyalty.exceptions import DataQualityWarning, InvalidParameterError, SchemaError
 from rfm_loyalty.lifecycle import LifecycleRules, lifecycle_from_aggregates, lifecycle_labels
 from rfm_loyalty.orders import OrderColumns, read_orders
 from rfm_loyalty.summary import (
@@ -192,3 +192,42 @@ def test_iso_text_dates_match_pandas_and_other_forms_are_refused(spark: Any) -> 
                                           r"first \(to_timestamp\(col, pattern\)\), or read the "
                                           r"lines with read_orders\."):
         source.aggregate()
+
+
+def test_number_text_options_amount_decimals_and_columns_auto(spark: Any) -> None:
+    from tests.test_engines import NUMERIC_LINES, _numeric_reference
+
+    text = NUMERIC_LINES.assign(amount=["1.234,50", "-0,50", " 10 ", "0,10", "0,20", "abc"])
+    source = from_spark(to_spark(spark, text), decimal=",", thousands=".", amount_decimals=2)
+    result = quiet(source.aggregate)
+    want, quality = _numeric_reference(amount_decimals=2)
+    assert_same_table(want, result.aggregates)
+    assert_same_quality(quality, result.quality)
+    assert result.aggregates["monetary_total"].tolist() == [1234.0, 10.3]
+    shop = NUMERIC_LINES.rename(columns={"customer_id": "买家会员名", "order_date": "下单时间",
+                                         "amount": "实付金额"})
+    auto = from_spark(to_spark(spark, shop), "auto")
+    assert auto.columns.used() == {"customer": "买家会员名", "date": "下单时间",
+                                   "amount": "实付金额"}
+    got = quiet(auto.aggregate)
+    assert got.quality.readings["columns"].startswith("inferred from the header")
+    assert_same_table(_numeric_reference()[0], got.aggregates)
+    named = from_spark(to_spark(spark, shop), {"customer": "买家会员名", "date": "下单时间",
+                                               "amount": "实付金额"})
+    assert_same_table(_numeric_reference()[0], quiet(named.aggregate).aggregates)
+    with pytest.raises(InvalidParameterError, match=r"\['sep'\] are options of reading a CSV "
+                       r"file; from_spark got lines the engine holds already"):
+        from_spark(to_spark(spark, text), sep=";")
+
+
+@pytest.mark.parametrize(("decimal", "thousands"), [(".", None), (",", ".")])
+def test_text_amounts_follow_the_amount_text_rule_in_spark(spark: Any, decimal: str,
+                                                           thousands: str | None) -> None:
+    from tests.test_engines import AMOUNT_READINGS, AMOUNT_TEXTS
+
+    frame = spark.createDataFrame([(t,) for t in AMOUNT_TEXTS], "v string")
+    frame.createOrReplaceTempView("amount_texts")
+    expr = _sql._number_text(_sql.SPARK, "`v`", decimal, thousands)
+    rows = spark.sql(f"SELECT v, {expr} AS x FROM amount_texts").collect()
+    read = {row["v"]: row["x"] for row in rows if row["x"] is not None}
+    assert read == AMOUNT_READINGS[(decimal, thousands)]

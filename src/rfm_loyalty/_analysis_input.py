@@ -244,7 +244,9 @@ def call_params(
 
     ``reading`` holds the reading options exactly as the orders were read
     with them (``ReadOptions.to_dict()``); ``columns``, ``returns`` and
-    ``valid_statuses`` repeat three of them at the top level.
+    ``valid_statuses`` repeat three of them at the top level. ``readings``
+    is what the reader decided itself (``QualityReport.readings``: the
+    columns matched by ``columns="auto"``, a detected encoding...).
     """
     reading = base.options.to_dict()
     cols = base.options.columns
@@ -256,4 +258,5 @@ def call_params(
         "returns": reading["returns"],
         "valid_statuses": reading["valid_statuses"],
         "reading": reading,
+        "readings": dict(base.quality.readings),
     }

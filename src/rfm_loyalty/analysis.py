@@ -276,7 +276,7 @@ class Analysis:
 # --------------------------------------------------------------------------- #
 def analyze(
     data: pd.DataFrame | Orders | EngineSource | str | os.PathLike[str],
-    columns: OrderColumns | None = None,
+    columns: OrderColumns | Mapping[str, str] | str | None = None,
     *,
     as_of: Any = None,
     n_bins: int = 5,
@@ -309,12 +309,16 @@ def analyze(
         source is aggregated per customer once, inside the engine (window:
         ``lifecycle.window_days``); the parts that need every order are then
         empty, ``Analysis.order_level_note`` says which (see Notes).
-    columns : OrderColumns, optional
-        Column names of ``data``. Default for a DataFrame: the canonical names
+    columns : OrderColumns, dict or "auto", optional
+        Column names of ``data``: ``OrderColumns``, a dict of role -> name, or
+        ``"auto"`` (matched from the header by the English and Chinese names
+        of ``docs/columns.md``; the mapping is recorded in ``params``).
+        Default for a DataFrame: the canonical names
         (``customer_id``, ``order_date``, ``amount``) plus ``order_id``,
         ``cost`` and ``status`` when such columns exist; for a file:
-        ``OrderColumns()``. Ignored for ``Orders``; must stay None for an
-        engine source (its columns are given to ``from_duckdb``/``from_spark``).
+        ``OrderColumns()``. Must stay None for ``Orders`` and an engine
+        source (their columns are given to ``prepare_orders``/``read_orders``
+        or ``from_duckdb``/``from_spark``).
     as_of : date-like, optional
         Analysis date; default the last order date. Stored in the result.
     n_bins : int, default 5

@@ -67,21 +67,13 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Analyse an order file and write the tables, metadata and report.",
         epilog=_EPILOG_ANALYZE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    an.add_argument("input", metavar="INPUT", help="order lines: .csv, .csv.gz, .tsv or .parquet")
-    cols = an.add_argument_group("columns of INPUT")
-    cols.add_argument("--customer-col", required=True, metavar="C", help="customer id column")
-    cols.add_argument("--date-col", required=True, metavar="D", help="order date/time column")
-    cols.add_argument("--amount-col", metavar="A", help="line amount (or give quantity and price)")
-    cols.add_argument("--quantity-col", metavar="Q", help="quantity column (amount = Q x P)")
-    cols.add_argument("--unit-price-col", metavar="P", help="unit price column")
-    cols.add_argument("--order-id-col", metavar="O", help="order/invoice id column")
-    cols.add_argument("--cost-col", metavar="K", help="line cost column (for profit)")
-    cols.add_argument("--status-col", metavar="S", help="order status column")
+    an.add_argument("input", metavar="INPUT",
+                    help="order lines: .csv, .csv.gz, .tsv, .xlsx or .parquet")
+    _column_flags(an)
+    _reading_flags(an)
     opts = an.add_argument_group("analysis")
-    opts.add_argument("--valid-status", action="append", metavar="V",
-                      help="count only orders with this status (repeatable; needs --status-col)")
-    opts.add_argument("--as-of", metavar="DATE", help="analysis date, e.g. 2011-12-09 "
-                      "(default: the last order date)")
+    opts.add_argument("--as-of", metavar="DATE", help="analysis date as ISO text, e.g. "
+                      "2011-12-09 (default: the last order date)")
     opts.add_argument("--margin", type=float, metavar="M",
                       help="gross margin as a fraction of revenue, e.g. 0.3 (profit without "
                       "a cost column)")
@@ -111,6 +103,104 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_lift_parser(sub)
     _add_diff_parser(sub)
     return parser
+
+
+#: The column flags of ``analyze``: flag -> role of OrderColumns.
+COLUMN_FLAGS: dict[str, str] = {
+    "--customer-col": "customer", "--date-col": "date", "--amount-col": "amount",
+    "--quantity-col": "quantity", "--unit-price-col": "unit_price",
+    "--order-id-col": "order_id", "--cost-col": "cost", "--status-col": "status",
+    "--product-col": "product", "--category-col": "category", "--channel-col": "channel",
+    "--list-price-col": "list_price", "--discount-col": "discount",
+}
+_COLUMN_HELP = {
+    "customer": ("C", "customer id column"),
+    "date": ("D", "order date/time column"),
+    "amount": ("A", "line amount (or give quantity and price)"),
+    "quantity": ("Q", "quantity column (amount = Q x P)"),
+    "unit_price": ("P", "unit price column"),
+    "order_id": ("O", "order/invoice id column"),
+    "cost": ("K", "line cost column (for profit)"),
+    "status": ("S", "order status column"),
+    "product": ("COL", "product/SKU column (loyalty breadth)"),
+    "category": ("COL", "product category column (loyalty breadth)"),
+    "channel": ("COL", "sales channel column"),
+    "list_price": ("COL", "line amount at list price (price sensitivity)"),
+    "discount": ("COL", "line discount in currency (price sensitivity)"),
+}
+
+
+def _column_flags(parser: argparse.ArgumentParser) -> None:
+    cols = parser.add_argument_group(
+        "columns of INPUT", "name the columns with the flags, or let --columns auto find "
+        "them all from the header (English and Chinese names: docs/columns.md)")
+    cols.add_argument("--columns", choices=("auto",), default=None,
+                      help="auto: match the header names (customer, date and amount needed)")
+    for flag, role in COLUMN_FLAGS.items():
+        metavar, text = _COLUMN_HELP[role]
+        cols.add_argument(flag, metavar=metavar, dest=f"col_{role}", help=text)
+
+
+def _reading_flags(parser: argparse.ArgumentParser) -> None:
+    """Add a flag for every reading option of :class:`~rfm_loyalty.orders.ReadOptions`."""
+    read = parser.add_argument_group("reading INPUT (default: detected or the library's)")
+    days = read.add_mutually_exclusive_group()
+    days.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                      help="01/02/2024 is 1 February (default: settled by the data, else an "
+                      "error naming both readings)")
+    days.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                      help="01/02/2024 is 2 January")
+    days.add_argument("--date-format", metavar="FMT",
+                      help="strftime pattern of the dates, e.g. '%%d/%%m/%%Y %%H:%%M', or "
+                      "excel, epoch_s, epoch_ms")
+    read.add_argument("--tz", metavar="ZONE",
+                      help="time zone of the calendar days, e.g. Asia/Shanghai")
+    read.add_argument("--encoding", metavar="ENC",
+                      help="text encoding of a CSV (default detected: UTF-8, UTF-16 with BOM, "
+                      "GB18030)")
+    read.add_argument("--sep", metavar="CHAR",
+                      help="field separator of a CSV (default detected among , ; tab |; "
+                      "a tab as tab or '\\t')")
+    read.add_argument("--decimal", default=".", choices=(".", ","),
+                      help="decimal mark of amounts written as text (default .)")
+    read.add_argument("--thousands", metavar="CHAR",
+                      help="thousands separator of amounts written as text, e.g. , or .")
+    read.add_argument("--amount-decimals", type=int, metavar="K",
+                      help="decimals of the amounts, 0 to 6 (default found from the data)")
+    read.add_argument("--sheet", metavar="NAME|N",
+                      help="sheet of an .xlsx file: name or 0-based position (default first)")
+    read.add_argument("--returns", default="net", choices=("net", "drop", "error"),
+                      help="negative lines: net them (default), drop them, or stop")
+    read.add_argument("--zero-amount", default="not_purchase",
+                      choices=("not_purchase", "purchase"),
+                      help="whether an order of exactly 0 is a purchase (default not_purchase)")
+    read.add_argument("--valid-status", action="append", metavar="V",
+                      help="count only orders with this status (repeatable; needs a status "
+                      "column)")
+    read.add_argument("--on-bad-rows", default="warn", choices=("warn", "raise"),
+                      help="unusable rows: drop and warn (default) or stop")
+
+
+def _reading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Return the reading options given by :func:`_reading_flags` (only those set)."""
+    sep = args.sep
+    if sep is not None and sep in ("\\t", "tab", "TAB"):
+        sep = "\t"
+    sheet: Any = args.sheet
+    if sheet is not None and sheet.strip().isdigit():
+        sheet = int(sheet)
+    given = {
+        "dayfirst": args.dayfirst, "date_format": args.date_format, "tz": args.tz,
+        "encoding": args.encoding, "sep": sep, "thousands": args.thousands,
+        "amount_decimals": args.amount_decimals, "sheet_name": sheet,
+        "valid_statuses": args.valid_status,
+    }
+    options = {name: value for name, value in given.items() if value is not None}
+    for name, default in (("decimal", "."), ("returns", "net"),
+                          ("zero_amount", "not_purchase"), ("on_bad_rows", "warn")):
+        if getattr(args, name) != default:
+            options[name] = getattr(args, name)
+    return options
 
 
 def _output_options(parser: argparse.ArgumentParser, *, report_default: bool = False) -> None:
@@ -335,57 +425,61 @@ def _formats(text: str) -> list[str]:
     return formats
 
 
-def _as_of(text: str | None) -> Any:
-    if text is None:
-        return None
-    import pandas as pd
+def _check_as_of(text: str | None) -> None:
+    """Refuse an ``--as-of`` the library would refuse, naming the flag (and both readings)."""
+    from rfm_loyalty.exceptions import InvalidParameterError
+    from rfm_loyalty.orders import ReadOptions
 
-    value: Any
     try:
-        value = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        value = None
-    if value is None or pd.isna(value):
-        raise _Fail(f"--as-of must be a date such as 2011-12-09; got {text!r}.")
-    return value
+        ReadOptions(as_of=text)
+    except InvalidParameterError as exc:
+        raise _Fail(f"--as-of: {exc}") from None
 
 
 def _columns(args: argparse.Namespace) -> Any:
-    from rfm_loyalty.orders import OrderColumns
-
-    if args.amount_col and (args.quantity_col or args.unit_price_col):
+    """Return the ``columns`` of the flags: ``"auto"``, or a dict of role -> column name."""
+    named = {role: getattr(args, f"col_{role}") for role in COLUMN_FLAGS.values()
+             if getattr(args, f"col_{role}") is not None}
+    if args.columns == "auto":
+        if named:
+            flags = [flag for flag, role in COLUMN_FLAGS.items() if role in named]
+            raise _Fail(f"give either --columns auto or the column flags ({', '.join(flags)}), "
+                        "not both: with auto every column is found from the header.")
+        return "auto"
+    if "customer" not in named or "date" not in named:
+        raise _Fail("name the columns: give --customer-col and --date-col (and the amount), "
+                    "or --columns auto to find them from the header.")
+    if args.col_amount and (args.col_quantity or args.col_unit_price):
         raise _Fail("give either --amount-col or --quantity-col with --unit-price-col, not both.")
-    if not args.amount_col and not (args.quantity_col and args.unit_price_col):
+    if not args.col_amount and not (args.col_quantity and args.col_unit_price):
         raise _Fail("the amount is missing: give --amount-col, or both --quantity-col and "
                     "--unit-price-col (amount = quantity x unit price).")
-    try:
-        return OrderColumns(
-            customer=args.customer_col, date=args.date_col, amount=args.amount_col,
-            order_id=args.order_id_col, cost=args.cost_col, status=args.status_col,
-            quantity=args.quantity_col, unit_price=args.unit_price_col,
-        )
-    except (TypeError, ValueError) as exc:
-        raise _Fail(str(exc)) from exc
+    if args.valid_status and not args.col_status:
+        raise _Fail("--valid-status needs --status-col naming the status column.")
+    return named
 
 
 def _run_analyze(args: argparse.Namespace, progress: _Progress) -> Any:
     from rfm_loyalty.analysis import analyze
 
+    columns = _columns(args)  # every option is checked before the file is looked at
+    reading = _reading_options(args)
+    _check_as_of(args.as_of)
     path = Path(args.input)
+    if path.is_dir():
+        raise _Fail(f"the input {str(path)!r} is a folder; give an order file.")
     if not path.is_file():
         raise _Fail(f"no input file at {str(path)!r}.")
-    columns = _columns(args)
-    as_of = _as_of(args.as_of)
-    if args.valid_status and not args.status_col:
-        raise _Fail("--valid-status needs --status-col naming the status column.")
     size_mb = path.stat().st_size / 1e6
     progress(f"reading and analysing {path} ({size_mb:,.1f} MB)")
-    return analyze(
-        path, columns, as_of=as_of, n_bins=args.n_bins, margin=args.margin,
+    result = analyze(
+        path, columns, as_of=args.as_of, n_bins=args.n_bins, margin=args.margin,
         cost_per_order=args.cost_per_order, cost_per_customer=args.cost_per_customer,
-        churn_days=args.churn_days, valid_statuses=args.valid_status,
-        **_analysis_options(args),
+        churn_days=args.churn_days, **reading, **_analysis_options(args),
     )
+    for what, how in result.quality.readings.items():
+        progress(f"read {what}: {how}")
+    return result
 
 
 def _run_demo(args: argparse.Namespace, progress: _Progress) -> Any:
@@ -520,6 +614,9 @@ def _add_lift_parser(sub: Any) -> None:
     cols.add_argument("--quantity-col", metavar="Q")
     cols.add_argument("--unit-price-col", metavar="P")
     cols.add_argument("--order-id-col", metavar="O")
+    cols.add_argument("--columns", choices=("auto",), default=None,
+                      help="auto: find the columns from the header (docs/columns.md)")
+    _reading_flags(lift)
     opts = lift.add_argument_group("measurement")
     opts.add_argument("--min-group-size", type=int, default=30, metavar="N",
                       help="smallest group with a per-label interval (default 30)")
@@ -622,8 +719,13 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
             raise _Fail(f"no {label} at {str(value)!r}.")
     named = (args.customer_col, args.date_col, args.amount_col, args.quantity_col,
              args.unit_price_col, args.order_id_col)
-    columns = None
-    if any(named):
+    columns: Any = None
+    if args.columns == "auto":
+        if any(named):
+            raise _Fail("give either --columns auto or the column flags, not both: with auto "
+                        "every column is found from the header.")
+        columns = "auto"
+    elif any(named):
         if args.amount_col and (args.quantity_col or args.unit_price_col):
             raise _Fail("give either --amount-col or --quantity-col with --unit-price-col, "
                         "not both.")
@@ -634,9 +736,20 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
             quantity=args.quantity_col, unit_price=args.unit_price_col,
             order_id=args.order_id_col,
         )
+    reading = _reading_options(args)
+    orders: Any = args.orders
+    if reading or columns == "auto":
+        from rfm_loyalty.orders import read_orders
+
+        if "valid_statuses" in reading and columns != "auto":
+            raise _Fail("--valid-status needs a status column: use --columns auto with a "
+                        "status header.")
+        orders, columns = read_orders(args.orders, columns, **reading), None
+        for what, how in orders.quality.readings.items():
+            progress(f"read {what}: {how}")
     progress(f"measuring {args.assignment} over {args.orders}")
     result = campaign_lift(
-        args.orders, args.assignment, start=args.start, end=args.end,
+        orders, args.assignment, start=args.start, end=args.end,
         columns=columns, min_group_size=args.min_group_size, detect_lift=args.detect_lift,
         cost=args.cost, margin=args.margin,
     )
@@ -674,7 +787,9 @@ def _one_line(exc: BaseException) -> str:
 def _user_errors() -> tuple[type[BaseException], ...]:
     from rfm_loyalty.exceptions import RFMError
 
-    errors: list[type[BaseException]] = [_Fail, RFMError, ValueError, OSError, ImportError]
+    # EOFError: a truncated .gz; UnicodeError is a ValueError
+    errors: list[type[BaseException]] = [_Fail, RFMError, ValueError, OSError, ImportError,
+                                          EOFError]
     try:
         from sqlalchemy.exc import SQLAlchemyError
     except ImportError:  # pragma: no cover - sqlalchemy is optional

@@ -38,6 +38,7 @@ from rfm_loyalty._ingest.accounting import (
     ordered_reasons,
     report_bad_rows,
 )
+from rfm_loyalty._ingest.columns import inferred_note
 from rfm_loyalty._ingest.dates import as_date
 from rfm_loyalty._ingest.files import FILE_ONLY_OPTIONS, check_columns_exist, read_file
 from rfm_loyalty._ingest.lines import (
@@ -344,7 +345,15 @@ def orders_from_frame(data: Any, options: ReadOptions) -> Orders:
             "already. Leave them unset, or pass the file's path to read_orders/analyze."
         )
     resolved = _resolve_columns(data, options)
-    return _orders_from(Ingest(data, resolved), resolved)
+    ingest = Ingest(data, resolved)
+    _note_columns(ingest, options)
+    return _orders_from(ingest, resolved)
+
+
+def _note_columns(ingest: Ingest, given: ReadOptions) -> None:
+    """Record the columns ``columns="auto"`` found (``QualityReport.readings["columns"]``)."""
+    if given.columns == "auto":
+        ingest.readings.update(inferred_note(ingest.options.order_columns))
 
 
 def _resolve_columns(data: pd.DataFrame, options: ReadOptions) -> ReadOptions:
@@ -463,6 +472,7 @@ def orders_from_file(source: str | os.PathLike[str], options: ReadOptions) -> Or
     """Read and prepare an order file with checked options (``read_orders``' body)."""
     path = Path(source)
     ingest, resolved = _read_lines(path, options)
+    _note_columns(ingest, options)
     return _orders_from(ingest, resolved)
 
 

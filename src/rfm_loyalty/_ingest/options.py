@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from rfm_loyalty._ingest.dates import as_date
+from rfm_loyalty._ingest.headers import HEADER_NAMES, columns_note, match_headers
 from rfm_loyalty._validation import Boolean, Choice, Optional, Whole, check
 from rfm_loyalty.exceptions import InvalidParameterError
 
@@ -162,6 +163,58 @@ class OrderColumns:
             )
         return cls(**dict(mapping))
 
+    @classmethod
+    def infer(cls, data: Any, **given: str) -> OrderColumns:
+        """Match common English and Chinese headers to roles (what ``columns="auto"`` does).
+
+        The accepted names of every role are in ``docs/columns.md``; they match
+        whatever their case, spaces, underscores, hyphens or dots, and in
+        full-width letters.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame or iterable of str
+            A table, or its header names.
+        **given : str
+            Roles to name yourself (``date="下单时间"``); the others are
+            inferred, and the headers given are not matched to another role.
+
+        Returns
+        -------
+        OrderColumns
+
+        Raises
+        ------
+        SchemaError
+            Two headers fit one role (both are named, with a ``columns=`` dict
+            to pass instead), or no header fits the customer, the date or the
+            amount (the headers seen and the accepted names are listed).
+
+        Examples
+        --------
+        >>> OrderColumns.infer(["订单编号", "买家会员名", "下单时间", "实付金额", "订单状态"])
+        OrderColumns(customer='买家会员名', date='下单时间', amount='实付金额', order_id='订单编号', status='订单状态')
+        >>> OrderColumns.infer(["CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
+        OrderColumns(customer='CustomerID', date='InvoiceDate', quantity='Quantity', unit_price='UnitPrice')
+        """  # noqa: E501
+        return cls(**_infer(data, given).roles)
+
+
+def _infer(data: Any, given: Mapping[str, str]) -> Any:
+    roles = [f.name for f in dataclasses.fields(OrderColumns)]
+    unknown = [k for k in given if k not in roles]
+    if unknown:
+        raise InvalidParameterError(
+            f"OrderColumns.infer got the unknown role(s) {unknown!r}; the roles are {roles!r}."
+        )
+    headers = data.columns if isinstance(data, pd.DataFrame) else data
+    if isinstance(headers, str) or not isinstance(headers, Iterable):
+        raise InvalidParameterError(
+            "OrderColumns.infer needs a DataFrame or its header names (a list of str). "
+            f"Got {type(data).__name__} instead."
+        )
+    return match_headers(headers, given)
+
 
 #: Roles of OrderColumns that describe one line rather than the order.
 LINE_ROLES: tuple[str, ...] = ("product", "category", "list_price", "discount", "channel")
@@ -286,7 +339,26 @@ class ReadOptions:
 
     def with_columns(self, columns: OrderColumns) -> ReadOptions:
         """Return a copy with the columns resolved (after ``columns="auto"``)."""
+        if self.columns == "auto" and self.valid_statuses is not None and columns.status is None:
+            raise InvalidParameterError(
+                "valid_statuses needs a status column, and columns='auto' found none among the "
+                f"headers (it matched {columns.used()!r}; accepted names of the status: "
+                f"{list(HEADER_NAMES['status'])!r}). Name it: columns={{..., 'status': <the "
+                "status column>}, or leave valid_statuses unset."
+            )
         return dataclasses.replace(self, columns=columns)
+
+    def resolve_columns(self, headers: Iterable[Any]) -> tuple[ReadOptions, dict[str, str]]:
+        """Resolve ``columns="auto"`` against the input's headers.
+
+        Returns the options with ``OrderColumns`` in place of ``"auto"`` and
+        the note for ``QualityReport.readings`` (``{"columns": ...}``); the
+        options unchanged and an empty dict when the columns were named.
+        """
+        if self.columns != "auto":
+            return self, {}
+        columns = OrderColumns(**match_headers(headers).roles)
+        return self.with_columns(columns), {"columns": columns_note(columns.used())}
 
     def given(self) -> dict[str, Any]:
         """Return the options that differ from their defaults (for messages)."""

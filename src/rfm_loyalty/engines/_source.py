@@ -97,11 +97,17 @@ class EngineSource:
         ``tz`` is the zone whose wall clock gives the calendar day of
         time-zone-aware timestamps (DuckDB ``TIMESTAMP WITH TIME ZONE``);
         default UTC.
+    readings : dict of str to str
+        What the source decided itself (the columns matched by
+        ``columns="auto"``), as ``QualityReport.readings``.
     """
 
     engine: str
     runner: Runner = field(repr=False, compare=False)
     options: ReadOptions
+    #: what the source decided itself (``QualityReport.readings``: the columns
+    #: matched by ``columns="auto"``)
+    readings: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def columns(self) -> OrderColumns:
@@ -153,6 +159,8 @@ class EngineSource:
             tz=self.tz,
             date_formats=None if dates is None else dates.formats,
             date_zone=dates is not None and dates.zone,
+            decimal=self.options.decimal,
+            thousands=self.options.thousands,
         ), dates
 
     def _text_dates(self, kinds: Mapping[str, str]) -> TextFormats | None:
@@ -297,7 +305,8 @@ class EngineSource:
                 f"({format_counts(report_args['dropped'])}). Check the column mapping "
                 f"{self.columns.used()!r} and the as_of date."
             )
-        return _assemble(table, report_args, as_of_ts, window_days)
+        report_args["readings"] = dict(self.readings)
+        return _assemble(table, report_args, as_of_ts, window_days, self.options.amount_decimals)
 
     # -- helpers -----------------------------------------------------------
 
@@ -390,8 +399,13 @@ def _assemble(
     report_args: dict[str, Any],
     as_of: pd.Timestamp,
     window_days: int | None,
+    amount_decimals: int | None = None,
 ) -> EngineResult:
-    """Build the ``customer_aggregates`` frame and the report from the engine's rows."""
+    """Build the ``customer_aggregates`` frame and the report from the engine's rows.
+
+    With ``amount_decimals`` the sums of amounts are rounded to it, as the
+    pandas path rounds them (``round_money``): exact decimal sums.
+    """
     ids = np.asarray(table["customer_id"], dtype=object)
     frequency = np.asarray(table["frequency"], dtype=np.int64)
     quality = QualityReport(
@@ -410,14 +424,18 @@ def _assemble(
     def pick(name: str, dtype: str) -> np.ndarray:
         return np.asarray(table[name], dtype=dtype)[keep]
 
+    def money(name: str) -> np.ndarray:
+        values = pick(name, "float64")
+        return values if amount_decimals is None else np.round(values, amount_decimals) + 0.0
+
     columns: dict[str, Any] = {
         "first_purchase": pick("first_day", "int64").astype("datetime64[D]"),
         "last_purchase": pick("last_day", "int64").astype("datetime64[D]"),
         "frequency": frequency[keep],
         "purchase_days": pick("purchase_days", "int64"),
-        "monetary_total": pick("monetary_total", "float64"),
-        "purchase_amount": pick("purchase_amount", "float64"),
-        "first_day_amount": pick("first_day_amount", "float64"),
+        "monetary_total": money("monetary_total"),
+        "purchase_amount": money("purchase_amount"),
+        "first_day_amount": money("first_day_amount"),
     }
     for name in ("first_purchase", "last_purchase"):
         columns[name] = columns[name].astype("datetime64[ns]")
@@ -436,33 +454,41 @@ _SPARK_FORMS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:
                 "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f")
 
 #: Reading options the engines do not implement yet; refused before any query runs.
-_NOT_IN_ENGINES: tuple[str, ...] = (
-    "decimal", "thousands", "amount_decimals", "encoding", "sep",
-    "sheet_name",
-)
+_NOT_IN_ENGINES: tuple[str, ...] = ("sheet_name",)
+#: Options of reading a file: only for sources that are files (DuckDB's CSV reader).
+FILE_OPTIONS: tuple[str, ...] = ("encoding", "sep")
 
 
-def engine_options(caller: str, columns: Any, options: Mapping[str, Any]) -> ReadOptions:
+def engine_options(
+    caller: str, columns: Any, options: Mapping[str, Any], *, files: bool = False
+) -> ReadOptions:
     """Check the reading options of an engine source (the options of ``read_orders``).
 
-    Options the engine cannot honour are refused here, before any query runs.
+    Options the engine cannot honour are refused here, before any query runs:
+    ``sheet_name``, a numeric ``date_format`` (``excel``, ``epoch_*``), and
+    ``encoding`` and ``sep`` unless the source is a CSV file the engine reads
+    itself (``files=True``).
+    ``columns="auto"`` stays unresolved: the source resolves it against the
+    engine's column names (:meth:`ReadOptions.resolve_columns`).
     """
     settings = read_options(columns, options, owner=caller)
-    if settings.columns == "auto":
-        raise InvalidParameterError(
-            f"{caller} needs the columns named: columns='auto' is not supported for an "
-            "engine source. Pass OrderColumns(customer=..., date=..., amount=...)."
-        )
     if settings.date_format in DATE_FORMAT_KEYWORDS:
         raise InvalidParameterError(
             f"{caller} cannot honour date_format={settings.date_format!r}: convert the numbers "
             "to timestamps in the engine, or read the lines with read_orders."
         )
-    refused = sorted(set(settings.given()) & set(_NOT_IN_ENGINES))
+    given = set(settings.given())
+    refused = sorted(given & set(_NOT_IN_ENGINES))
     if refused:
         raise InvalidParameterError(
             f"{caller} cannot honour the option(s) {refused} yet: the engine reads the lines "
             "with its own parser. Read the file with read_orders (pandas), or convert the "
             "column in the engine before wrapping it."
+        )
+    not_files = sorted(given & set(FILE_OPTIONS))
+    if not_files and not files:
+        raise InvalidParameterError(
+            f"{not_files} are options of reading a CSV file; {caller} got lines the engine "
+            "holds already. Leave them unset, or give from_duckdb the file's path."
         )
     return settings

@@ -24,6 +24,7 @@ arithmetic. The stages, in the order of ``prepare_orders``:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +132,12 @@ class Dialect:
             f"AND abs({expr}) < CAST('Infinity' AS DOUBLE))"
         )
 
+    def matches(self, expr: str, pattern: str) -> str:
+        """Boolean: the text ``expr`` matches the regex ``pattern`` (anchored by the pattern)."""
+        if self.name == "duckdb":
+            return f"regexp_matches({expr}, {self.literal(pattern)})"
+        return f"({expr} RLIKE {self.literal(pattern)})"
+
     def days_between(self, start: str, end: str) -> str:
         """Whole days from the date ``start`` to the date ``end``."""
         if self.name == "duckdb":
@@ -167,6 +174,8 @@ class LineOptions:
     date_formats: tuple[str, ...] | None = None
     #: whether those text dates end with a UTC offset
     date_zone: bool = False
+    decimal: str = "."
+    thousands: str | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -272,12 +281,99 @@ def _timestamp_expr(
     raise SchemaError(f"Column {name!r} (the date column) holds {kind} values, not dates.")
 
 
-def _number_expr(d: Dialect, name: str, kind: str) -> str:
+#: Full-width forms NFKC maps to ASCII in amounts (digits, marks, signs, brackets,
+#: the yen/yuan sign and the ideographic space), as ``translate`` pairs.
+_FULL_WIDTH = ("０１２３４５６７８９．，－＋（）￥＄￡　", "0123456789.,-+()¥$£ ")
+_CURRENCY_SIGNS = "¥$€£元"
+_CURRENCY_CODES = ("RMB", "CNY", "USD", "EUR")
+
+
+def _amount_pattern(decimal: str, thousands: str | None) -> str:
+    """Return the amount text rule of ``read_orders`` as a regex with numbered groups.
+
+    Groups: 1 open bracket, 2 sign, 3 leading currency, 4 sign after it,
+    5 the number, 6 trailing currency, 7 close bracket (RE2 and Java agree).
+    """
+    d = re.escape(decimal)
+    digits = "[0-9]+"
+    if thousands is not None:
+        t = re.escape(thousands)
+        digits = f"(?:[0-9]{{1,3}}(?:{t}[0-9]{{3}})+|[0-9]+)"
+    number = f"(?:{digits}(?:{d}[0-9]*)?|{d}[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    currency = f"(?:[{_CURRENCY_SIGNS}]|(?i:{'|'.join(_CURRENCY_CODES)}))"
+    return (
+        rf"^(\()?\s*([-+])?\s*({currency})?\s*([-+])?\s*({number})\s*({currency})?\s*(\))?$"
+    )
+
+
+def _number_text(d: Dialect, col: str, decimal: str, thousands: str | None) -> str:
+    """Return SQL reading text amounts by the amount text rule of ``read_orders``.
+
+    Plain numbers (the common case) take one cast; the others are matched by
+    the rule's pattern: one currency sign or code before or after, a leading
+    minus or accounting brackets, thousands grouped in threes by ``thousands``,
+    the ``decimal`` mark, full-width digits and signs.
+    """
+    spacing = thousands in (" ", "\u00a0")
+    group = " " if spacing else thousands
+    # full-width forms only where a character is not ASCII (bytes = characters
+    # otherwise): translate costs more than everything else of a plain number
+    bytes_ = f"strlen({col})" if d.name == "duckdb" else f"octet_length({col})"
+    wide = f"translate({col}, {d.literal(_FULL_WIDTH[0])}, {d.literal(_FULL_WIDTH[1])})"
+    text = f"trim(CASE WHEN {bytes_} = length({col}) THEN {col} ELSE {wide} END)"
+    if spacing:
+        text = f"replace({text}, {d.literal(chr(0xA0))}, ' ')"
+    pattern = d.literal(_amount_pattern(decimal, group))
+    groups = ("open", "sign", "lead", "sign2", "num", "trail", "close")
+
+    def part(k: int) -> str:
+        # DuckDB: the groups of one match, bound to m below; Spark: one extraction each
+        if d.name == "duckdb":
+            return f"m.{groups[k - 1]}"
+        return f"regexp_extract({text}, {pattern}, {k})"
+
+    number = part(5)
+    if group is not None:
+        number = f"replace({number}, {d.literal(group)}, '')"
+    if decimal != ".":
+        number = f"replace({number}, {d.literal(decimal)}, '.')"
+    signs = f"concat({part(2)}, {part(4)})"
+    ok = (
+        f"{part(5)} <> '' AND ({part(1)} = '') = ({part(7)} = '') "
+        f"AND NOT ({part(3)} <> '' AND {part(6)} <> '') AND length({signs}) <= 1 "
+        f"AND NOT ({part(1)} <> '' AND length({signs}) = 1)"
+    )
+    negative = f"({part(1)} <> '' OR {signs} = '-')"
+    slow = (
+        f"CASE WHEN {ok} THEN (CASE WHEN {negative} THEN -1.0 ELSE 1.0 END) * "
+        f"try_cast({number} AS DOUBLE) END"
+    )
+    if d.name == "duckdb":
+        # one regex match per row: its struct of groups is the lambda's argument m
+        matched = f"regexp_extract({text}, {pattern}, [{', '.join(map(d.literal, groups))}])"
+        slow = f"list_transform([{matched}], lambda m: {slow})[1]"
+    if decimal != "." or thousands is not None:
+        return slow
+    # a plain number casts as it is; only the rest goes through the pattern. DuckDB's
+    # cast reads exactly the rule's plain numbers, and also "1_000": refused here.
+    # Java's also reads "5d" and hex: Spark checks the form first.
+    plain = f"try_cast({text} AS DOUBLE)"
+    if d.name == "duckdb":
+        fast = f"CASE WHEN NOT contains({text}, '_') THEN {plain} END"
+        # (CASE, not coalesce: only the rows the cast did not read run the pattern)
+        return f"CASE WHEN {fast} IS NOT NULL THEN {fast} ELSE {slow} END"
+    plain_ok = d.matches(text, r"^[+-]?(?:[0-9]+[.]?[0-9]*|[.][0-9]+)(?:[eE][+-]?[0-9]+)?$")
+    return f"CASE WHEN {plain_ok} THEN {plain} ELSE {slow} END"
+
+
+def _number_expr(
+    d: Dialect, name: str, kind: str, decimal: str = ".", thousands: str | None = None
+) -> str:
     col = d.ident(name)
     if kind in ("integer", "float", "decimal"):
         return f"CAST({col} AS DOUBLE)"
     if kind == "text":
-        return f"try_cast({col} AS DOUBLE)"
+        return _number_text(d, col, decimal, thousands)
     if kind == "boolean":
         raise SchemaError(f"Column {name!r} holds booleans; it must hold numbers.")
     raise SchemaError(f"Column {name!r} holds {kind} values; it must hold numbers.")
@@ -299,15 +395,16 @@ def _parsed_select(d: Dialect, opts: LineOptions) -> str:
         _timestamp_expr(d, cols.date, kinds[cols.date], opts.tz, opts.date_formats,
                         opts.date_zone) + " AS ts",
     ]
+    def number(name: str) -> str:
+        return _number_expr(d, name, kinds[name], opts.decimal, opts.thousands)
+
     if cols.amount is not None:
-        fields.append(f"{_number_expr(d, cols.amount, kinds[cols.amount])} AS amount")
+        fields.append(f"{number(cols.amount)} AS amount")
     else:
         assert cols.quantity is not None and cols.unit_price is not None
-        qty = _number_expr(d, cols.quantity, kinds[cols.quantity])
-        price = _number_expr(d, cols.unit_price, kinds[cols.unit_price])
-        fields.append(f"{qty} * {price} AS amount")
+        fields.append(f"{number(cols.quantity)} * {number(cols.unit_price)} AS amount")
     if cols.cost is not None:
-        fields.append(f"{_number_expr(d, cols.cost, kinds[cols.cost])} AS cost")
+        fields.append(f"{number(cols.cost)} AS cost")
     if cols.order_id is not None:
         fields.append(f"{d.ident(cols.order_id)} AS order_key")
         fields.append(f"{_missing_id(d, cols.order_id, kinds[cols.order_id])} AS order_missing")

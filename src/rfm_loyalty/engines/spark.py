@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ _KINDS = {
 
 
 def from_spark(
-    data: Any, columns: OrderColumns | None = None, **options: Any
+    data: Any, columns: OrderColumns | Mapping[str, str] | str | None = None, **options: Any
 ) -> EngineSource:
     """Wrap order lines in a PySpark DataFrame so that the aggregation runs in Spark.
 
@@ -49,11 +50,15 @@ def from_spark(
     ----------
     data : pyspark.sql.DataFrame
         Order lines.
-    columns : OrderColumns, optional
-        Column names, as for ``prepare_orders``.
+    columns : OrderColumns, dict or "auto", optional
+        Column names, as for ``prepare_orders`` (``"auto"``: matched against
+        the DataFrame's column names, see ``docs/columns.md``).
     **options
         ``as_of``, ``returns``, ``zero_amount``, ``valid_statuses``,
-        ``on_bad_rows``, as for ``prepare_orders``. Calendar days of
+        ``on_bad_rows``, ``decimal`` and ``thousands`` (text amounts),
+        ``amount_decimals`` (sums rounded to it), as for ``prepare_orders``;
+        ``date_format``, ``dayfirst`` and the file options (``encoding``,
+        ``sep``, ``sheet_name``) are refused. Calendar days of
         ``TimestampType`` columns are those of the session time zone
         (``spark.sql.session.timeZone``); ``tz`` is not supported.
 
@@ -88,8 +93,10 @@ def from_spark(
             f"from_spark does not take tz (got {settings.tz!r}): Spark counts calendar days "
             "in the session time zone; set spark.sql.session.timeZone instead."
         )
+    settings, found = settings.resolve_columns(data.columns)  # columns="auto"
     check_columns_exist(data.columns, settings.order_columns)
-    return EngineSource(engine="spark", runner=_SparkRunner(data), options=settings)
+    return EngineSource(engine="spark", runner=_SparkRunner(data), options=settings,
+                        readings=found)
 
 
 def _is_spark_frame(data: Any) -> bool:
