@@ -297,15 +297,16 @@ class EngineSource:
             if np.isfinite(last).any():
                 as_of_ts = pd.Timestamp(np.datetime64(int(np.nanmax(last)), "D"))
         report_args = self._account(counts)
+        # what the source decided itself (the columns), then the date reading
+        report_args["readings"] = dict(self.readings)
         if dates is not None and dates.reading:
-            report_args["readings"] = {"date": dates.reading}
+            report_args["readings"]["date"] = dates.reading
         if as_of_ts is None or report_args["rows_used"] == 0:
             raise SchemaError(
                 f"No valid order row remains: all {report_args['rows_in']:,} rows were dropped "
                 f"({format_counts(report_args['dropped'])}). Check the column mapping "
                 f"{self.columns.used()!r} and the as_of date."
             )
-        report_args["readings"] = dict(self.readings)
         return _assemble(table, report_args, as_of_ts, window_days, self.options.amount_decimals)
 
     # -- helpers -----------------------------------------------------------
