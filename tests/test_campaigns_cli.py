@@ -144,6 +144,8 @@ def test_lift_prints_the_comparison_and_writes_the_tables(measured):
 def test_lift_errors_are_one_line(measured, tmp_path):
     base, orders = measured
     assignment = str(base / "camp" / "assignment.csv")
+    unreadable = tmp_path / "not_orders.csv"
+    unreadable.write_text("no order columns here\n1\n", encoding="utf-8")
     cases = [
         ([assignment, str(tmp_path / "none.csv"), "--start", "2025-01-05", "--end",
           "2025-02-04"], "rfm-loyalty: error: no order file at"),
@@ -154,6 +156,13 @@ def test_lift_errors_are_one_line(measured, tmp_path):
          "rfm-loyalty: error: The 'start' parameter must be an unambiguous date"),
         ([assignment, str(orders), "--start", "2025-01-05", "--end", "2025-02-04",
           "--amount-col", "paid", "--quantity-col", "q"], "rfm-loyalty: error: give either"),
+        # The window is checked before the orders are read: this file is not an order file.
+        ([assignment, str(unreadable), "--start", "2025-02-05", "--end", "2025-01-04",
+          "--sep", ","],
+         "rfm-loyalty: error: The window of campaign_lift must end on or after its start."),
+        ([assignment, str(unreadable), "--start", "2025-01-05", "--end", "2025-02-04",
+          "--columns", "auto", "--min-group-size", "1"],
+         "rfm-loyalty: error: The 'min_group_size' parameter of campaign_lift"),
     ]
     for args, start in cases:
         code, _, err = run(["lift", *args, "--quiet"])

@@ -711,6 +711,7 @@ def _run_audience(args: argparse.Namespace, progress: _Progress) -> Any:
 
 
 def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
+    from rfm_loyalty._campaigns.lift import check_lift_params
     from rfm_loyalty.campaigns import campaign_lift
     from rfm_loyalty.orders import OrderColumns
 
@@ -736,6 +737,9 @@ def _run_lift(args: argparse.Namespace, progress: _Progress) -> Any:
             quantity=args.quantity_col, unit_price=args.unit_price_col,
             order_id=args.order_id_col,
         )
+    # The window and the measurement options are checked before the orders are read.
+    check_lift_params(args.start, args.end, min_group_size=args.min_group_size,
+                      detect_lift=args.detect_lift, cost=args.cost, margin=args.margin)
     reading = _reading_options(args)
     orders: Any = args.orders
     if reading or columns == "auto":

@@ -243,8 +243,8 @@ def campaign_lift(
     >>> row.astype(float).round(3).tolist()
     [0.172, 0.049, 0.123]
     """
-    p = _check_params(start, end, metric, min_group_size, detect_lift, cost, margin,
-                      confidence)
+    p = check_lift_params(start, end, metric, min_group_size, detect_lift, cost, margin,
+                          confidence)
     assignment = _assignment(audience)
     if not callable(getattr(audience, "assignments", None)):  # an Audience is valid as made
         _check_assignment(assignment)
@@ -289,8 +289,10 @@ def campaign_lift(
     )
 
 
-def _check_params(start: Any, end: Any, metric: Any, min_group_size: Any, detect_lift: Any,
-                  cost: Any, margin: Any, confidence: Any) -> dict[str, Any]:
+def check_lift_params(start: Any, end: Any, metric: Any = METRICS, min_group_size: Any = 30,
+                      detect_lift: Any = 0.02, cost: Any = None, margin: Any = None,
+                      confidence: Any = 0.95) -> dict[str, Any]:
+    """Check the parameters of :func:`campaign_lift` (the CLI calls it before reading)."""
     p: dict[str, Any] = {"start": as_date(start, name="start"), "end": as_date(end, name="end")}
     if p["end"] < p["start"]:
         raise InvalidParameterError(

@@ -79,8 +79,9 @@ def from_duckdb(
         ``amount_decimals`` (sums rounded to it), as for ``prepare_orders``.
         For CSV files also ``sep`` (default comma; tab for ``.tsv``) and
         ``encoding`` (UTF-8, UTF-16 or Latin-1: DuckDB's own decoders; others
-        are refused, read them with ``read_orders``). ``date_format``,
-        ``dayfirst`` and ``sheet_name`` are refused. ``tz`` is the zone whose
+        are refused, read them with ``read_orders``). ``date_format`` and
+        ``dayfirst`` read text dates as ``prepare_orders`` does (a numeric
+        ``date_format`` is refused); ``sheet_name`` is refused. ``tz`` is the zone whose
         calendar days count for ``TIMESTAMP WITH TIME ZONE`` columns (default
         UTC; DuckDB stores instants, not each value's own zone).
 

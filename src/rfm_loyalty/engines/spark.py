@@ -57,8 +57,10 @@ def from_spark(
         ``as_of``, ``returns``, ``zero_amount``, ``valid_statuses``,
         ``on_bad_rows``, ``decimal`` and ``thousands`` (text amounts),
         ``amount_decimals`` (sums rounded to it), as for ``prepare_orders``;
-        ``date_format``, ``dayfirst`` and the file options (``encoding``,
-        ``sep``, ``sheet_name``) are refused. Calendar days of
+        ``date_format`` and ``dayfirst`` as for ``prepare_orders`` when the
+        text is ``YYYY-MM-DD`` (other text forms and numeric formats are
+        refused), and the file options (``encoding``, ``sep``, ``sheet_name``)
+        are refused. Calendar days of
         ``TimestampType`` columns are those of the session time zone
         (``spark.sql.session.timeZone``); ``tz`` is not supported.
 
