@@ -194,6 +194,20 @@ def test_values_of_no_supported_form_are_bad_dates_and_counted():
     assert orders.frame["order_date"].tolist() == [pd.Timestamp("2024-01-05")]
 
 
+def test_the_drop_warning_shows_unreadable_dates_but_not_missing_ones():
+    dates = ["2024-01-05", "March 4, 2024", "2024-02-30", "", None, "2300-01-01", "2024-01-07"]
+    with pytest.warns(DataQualityWarning) as caught:
+        prepare_orders(pd.DataFrame({"customer_id": list("abcdefg"),
+                                     "order_date": dates, "amount": 1.0}))
+    message = str(caught[0].message)
+    assert ("bad_date: order_date: e.g. 'March 4, 2024', '2024-02-30', '2300-01-01' (the "
+            "column is read as YYYY-MM-DD") in message
+    with pytest.warns(DataQualityWarning) as caught:  # only missing dates: nothing to show
+        prepare_orders(pd.DataFrame({"customer_id": list("abc"), "amount": 1.0,
+                                     "order_date": ["2024-01-05", None, ""]}))
+    assert "e.g." not in str(caught[0].message)
+
+
 def test_a_column_without_any_readable_date_names_the_forms_and_the_fix():
     with pytest.raises(SchemaError) as caught:
         orders_of(["March 4, 2024", "April 1, 2024"])

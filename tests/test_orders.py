@@ -179,7 +179,8 @@ def test_bad_rows_are_dropped_counted_and_warned_once():
     assert len(caught) == 1
     assert str(caught[0].message) == (
         "7 of 8 order rows were dropped as unusable (missing_customer: 3, bad_date: 2, "
-        "bad_amount: 2). See Orders.quality for the full accounting."
+        "bad_amount: 2). bad_date: order_date: e.g. 'not a date' (the column is read as "
+        "YYYY-MM-DD, format '%Y-%m-%d'). See Orders.quality for the full accounting."
     )
     q = orders.quality
     assert q.dropped == {"missing_customer": 3, "bad_date": 2, "bad_amount": 2}

@@ -92,6 +92,27 @@ def parse_dates(
 #: ``date_format`` keywords for numeric dates.
 DATE_NUMBER_FORMATS = ("excel", "epoch_s", "epoch_ms")
 
+#: Unreadable values shown in a ``bad_date`` note.
+_N_EXAMPLES = 3
+
+
+def bad_date_note(values: pd.Series, bad: np.ndarray, reading: str | None) -> str:
+    """Examples of the unreadable dates of a column, for the drop warning ("" if none).
+
+    Missing values (None, NaN, NaT, blank text) are missing dates, not examples
+    of unreadable ones. Only the first thousand bad rows are looked at.
+    """
+    rows = np.flatnonzero(bad)[:1000]
+    if not len(rows):
+        return ""
+    failed = pd.Series(values.to_numpy(dtype=object)[rows], dtype=object).dropna()
+    texts = [t for t in pd.unique(failed.astype(str).str.strip()) if t and t != "NaT"]
+    if not texts:
+        return ""
+    examples = ", ".join(repr(t) for t in texts[:_N_EXAMPLES])
+    how = f" (the column is read as {reading})" if reading else ""
+    return f"e.g. {examples}{how}"
+
 
 def _from_objects(
     values: pd.Series, name: str, *, tz: str | None, date_format: str | None,

@@ -11,7 +11,7 @@ import pandas as pd
 
 from rfm_loyalty._codes import first_appearances
 from rfm_loyalty._ingest.accounting import DROP_REASONS
-from rfm_loyalty._ingest.dates import parse_dates
+from rfm_loyalty._ingest.dates import bad_date_note, parse_dates
 from rfm_loyalty._ingest.ids import (
     TEXT_DTYPE,
     argsort_text,
@@ -103,6 +103,9 @@ class Ingest:
         given = options.amount_decimals
         #: per drop reason, examples of unreadable values and the option to give
         self.notes: dict[str, str] = {}
+        date_note = bad_date_note(data[cols.date], self.date_bad, reading)
+        if date_note:
+            self.notes["bad_date"] = f"{cols.date}: {date_note}"
         number = self._number_reader(options)
         if cols.amount is not None:
             self.amount, self.amount_bad = number(data[cols.amount], cols.amount, "bad_amount")
