@@ -251,7 +251,9 @@ def test_python_whitespace_table_is_what_str_strip_removes() -> None:
 ID_COLUMNS = {
     "text": pd.Series(
         [" 17850.0 ", "17850", "+5.00", "-3.0", "1.50", "007", "1e5", "x\u3000", "\u2003y\x1f",
-         "\u00a0", "", "  ", None, "a b", "12.", ".0", "\uff17.0", "\u0661\u0662.00", "x.0"],
+         "\u00a0", "", "  ", None, "a b", "12.", ".0", "\uff17.0", "\u0661\u0662.00", "x.0",
+         # the missing spellings, in any case and with spaces, and texts that only start so
+         "NA", " null ", "None", "<NA>", "#N/A", "n/a", "NaN", "nan.0", "NAN5", "nulls"],
         dtype=object,
     ),
     "float": pd.Series([17850.0, 1.5, np.nan, -0.0, 1e15, -42.0, 0.1]),
@@ -266,7 +268,7 @@ def test_customer_ids_read_as_pandas_reads_them(con: Any, kind: str) -> None:
     codes, texts = ids_as_text(values)
     expected = [texts[c] if c >= 0 else None for c in codes]
     relation = con.from_df(pd.DataFrame({"cid": values}))
-    expr = _sql._customer_expr(_sql.DUCKDB, "cid", kind)
+    expr = _sql._id_expr(_sql.DUCKDB, "cid", kind)
     got = relation.query("v", f"SELECT {expr} AS id FROM v").fetchnumpy()["id"]
     assert [None if np.ma.is_masked(v) else v for v in got] == expected
 
@@ -296,9 +298,9 @@ def test_id_spellings_end_as_the_same_customer(con: Any, dtype: str, values: lis
 # random lines (hypothesis): engine == pandas
 # ---------------------------------------------------------------------------
 
-ID_POOL = ["7", " 7.0", "7 ", "b", "B", "b\t", "12.00", "0012", "", "  ", None]
+ID_POOL = ["7", " 7.0", "7 ", "b", "B", "b\t", "12.00", "0012", "", "  ", None, "NA", " null"]
 FLOAT_ID_POOL = [7.0, 12.0, -0.0, 0.0, 2.5, np.nan]
-ORDER_POOL = ["o1", "o2", "o3", " o1", "", None]
+ORDER_POOL = ["o1", "o2", "o3", " o1", "", None, "NULL", "1", 1.0]
 
 
 @st.composite

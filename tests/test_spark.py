@@ -122,7 +122,7 @@ def test_customer_ids_read_as_pandas_reads_them(spark: Any) -> None:
         codes, texts = ids_as_text(values)
         expected = [texts[c] if c >= 0 else None for c in codes]
         frame = to_spark(spark, pd.DataFrame({"cid": values}))
-        expr = _sql._customer_expr(_sql.SPARK, "cid", kind)
+        expr = _sql._id_expr(_sql.SPARK, "cid", kind)
         got = [row[0] for row in frame.selectExpr(f"{expr} AS id").collect()]
         assert got == expected, kind
 

@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from rfm_loyalty._ingest.accounting import DROP_REASONS
+from rfm_loyalty._ingest.ids import MISSING_TEXTS
 from rfm_loyalty._ingest.options import OrderColumns
 from rfm_loyalty.exceptions import SchemaError
 
@@ -196,7 +197,8 @@ def _strip(d: Dialect, expr: str) -> str:
 
 
 def _text_id(d: Dialect, expr: str) -> str:
-    # _ids._texts_normalised: strip, then "17850.0" -> "17850"; empty -> missing
+    # ids.normalise_ids: strip, then "17850.0" -> "17850"; blank and the missing
+    # spellings (NA, NULL, None...: ids.MISSING_TEXTS, any case) -> missing
     stripped = _strip(d, expr)
     # \p{Nd}: any decimal digit, as Python's \d on text (RE2 and Java agree)
     integer_float = d.literal(r"^([+-]?\p{Nd}+)[.]0+$")
@@ -205,10 +207,17 @@ def _text_id(d: Dialect, expr: str) -> str:
         f"THEN regexp_replace({stripped}, {integer_float}, {d.literal(d.backreference)}) "
         f"ELSE {stripped} END"
     )
-    return f"NULLIF({normalised}, '')"
+    spellings = ", ".join(d.literal(t) for t in MISSING_TEXTS)
+    longest = max(len(t) for t in MISSING_TEXTS)
+    # the length test first: lower() runs only on the few short ids
+    return (
+        f"CASE WHEN length({stripped}) <= {longest} AND lower({stripped}) IN ({spellings}) "
+        f"THEN NULL ELSE {normalised} END"
+    )
 
 
-def _customer_expr(d: Dialect, name: str, kind: str) -> str:
+def _id_expr(d: Dialect, name: str, kind: str, role: str = "customer") -> str:
+    """Return the id as the text ``ids.ids_as_text`` makes of it (NULL when missing)."""
     col = d.ident(name)
     if kind == "text":
         return _text_id(d, col)
@@ -228,7 +237,7 @@ def _customer_expr(d: Dialect, name: str, kind: str) -> str:
             f"ELSE CAST({x} AS {d.text_type}) END"
         )
     raise SchemaError(
-        f"Column {name!r} (the customer column) holds {kind} values; customer ids must be "
+        f"Column {name!r} (the {role} column) holds {kind} values; {role} ids must be "
         "text or numbers."
     )
 
@@ -379,19 +388,10 @@ def _number_expr(
     raise SchemaError(f"Column {name!r} holds {kind} values; it must hold numbers.")
 
 
-def _missing_id(d: Dialect, name: str, kind: str) -> str:
-    col = d.ident(name)
-    if kind == "text":
-        return f"({col} IS NULL OR {_strip(d, col)} = '')"
-    if kind == "float":
-        return f"({col} IS NULL OR isnan({col}))"
-    return f"({col} IS NULL)"
-
-
 def _parsed_select(d: Dialect, opts: LineOptions) -> str:
     cols, kinds = opts.columns, opts.kinds
     fields = [
-        f"{_customer_expr(d, cols.customer, kinds[cols.customer])} AS customer_id",
+        f"{_id_expr(d, cols.customer, kinds[cols.customer])} AS customer_id",
         _timestamp_expr(d, cols.date, kinds[cols.date], opts.tz, opts.date_formats,
                         opts.date_zone) + " AS ts",
     ]
@@ -406,8 +406,9 @@ def _parsed_select(d: Dialect, opts: LineOptions) -> str:
     if cols.cost is not None:
         fields.append(f"{number(cols.cost)} AS cost")
     if cols.order_id is not None:
-        fields.append(f"{d.ident(cols.order_id)} AS order_key")
-        fields.append(f"{_missing_id(d, cols.order_id, kinds[cols.order_id])} AS order_missing")
+        # one order whatever its id's spelling (" 536365", 536365.0), as pandas groups it
+        fields.append(f"{_id_expr(d, cols.order_id, kinds[cols.order_id], 'order')} "
+                      "AS order_key")
     if opts.valid_statuses is not None and cols.status is not None:
         status = d.ident(cols.status)
         listed = [v for v in opts.valid_statuses if not pd.isna(v)]
@@ -429,7 +430,7 @@ def _lines_select(d: Dialect, opts: LineOptions) -> str:
     if cols.cost is not None:
         checks.append(("bad_cost", f"NOT {d.finite('cost')}"))
     if cols.order_id is not None:
-        checks.append(("missing_order_id", "order_missing"))
+        checks.append(("missing_order_id", "order_key IS NULL"))
     if opts.valid_statuses is not None and cols.status is not None:
         checks.append(("invalid_status", "NOT status_ok"))
     cases = " ".join(f"WHEN {cond} THEN {reason_code(r)}" for r, cond in checks)
