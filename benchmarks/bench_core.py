@@ -324,13 +324,18 @@ def write_results(rows: list[dict], repeats: int) -> None:
 
 
 def replace_section(path: Path, heading: str, body: str) -> None:
-    """Replace one '## ' section of RESULTS.md, keeping the others."""
+    """Replace one '## ' section of RESULTS.md in its place, keeping the others.
+
+    A section whose heading starts with the same title (the text before " (")
+    is replaced; a new section goes at the end.
+    """
     text = path.read_text() if path.exists() else "# Benchmark results\n\n"
     parts = text.split("\n## ")
     head, sections = parts[0], ["## " + p for p in parts[1:]]
     title = heading.split(" (")[0]
+    matching = [i for i, s in enumerate(sections) if s.startswith(title)]
     sections = [s for s in sections if not s.startswith(title)]
-    sections.append(body.rstrip() + "\n")
+    sections.insert(matching[0] if matching else len(sections), body.rstrip() + "\n")
     path.write_text(head.rstrip() + "\n\n" + "\n".join(sections))
 
 

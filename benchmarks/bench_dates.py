@@ -34,6 +34,9 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from bench_scoring import replace_section  # noqa: E402
 
 from rfm_loyalty._ingest.dates import parse_dates  # noqa: E402
 
@@ -117,24 +120,7 @@ def main() -> None:
             f"| {row['ours']:.2f} | {row['given']:.2f} | {ratio:.2f} | {row['reading']} |"
         )
         print(body[-1], flush=True)
-    replace_section(HERE / "RESULTS.md", f"## {HEADING}".removeprefix("## "), "\n".join(body))
-
-
-def replace_section(path: Path, heading: str, body: str) -> None:
-    """Replace our '## ' section of RESULTS.md (or append it), keeping the others."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    parts = text.split("\n## ")
-    head, sections = parts[0], ["## " + p for p in parts[1:]]
-    kept = [s for s in sections if s.splitlines()[0].removeprefix("## ").strip() != heading]
-    position = next(
-        (i for i, s in enumerate(sections)
-         if s.splitlines()[0].removeprefix("## ").strip() == heading), len(kept)
-    )
-    kept.insert(position, body.rstrip("\n") + "\n")
-    path.write_text(
-        head.rstrip("\n") + "\n\n" + "\n".join(s.rstrip("\n") + "\n" for s in kept),
-        encoding="utf-8",
-    )
+    replace_section(HERE / "RESULTS.md", f"## {HEADING}", "\n".join(body))
 
 
 if __name__ == "__main__":

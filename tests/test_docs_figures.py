@@ -213,20 +213,11 @@ def test_backtest_figures(holdout):
 def test_loyalty_figures():
     import pandas as pd
 
-    from rfm_loyalty import DataQualityWarning, OrderColumns, prepare_orders
     from rfm_loyalty.loyalty import loyalty_indicators, loyalty_value_matrix, second_purchase
 
-    from .helpers import REAL_DATA
+    from .helpers import real_orders_with_products
 
-    if not REAL_DATA.exists():
-        pytest.skip(f"real data not found at {REAL_DATA} (see shared/data/README.md)")
-    lines = pd.read_csv(REAL_DATA, dtype={"CustomerID": str, "InvoiceNo": str,
-                                          "StockCode": str})
-    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
-                           unit_price="UnitPrice", order_id="InvoiceNo", product="StockCode")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataQualityWarning)
-        orders = prepare_orders(lines, columns)
+    orders = real_orders_with_products()
     table = loyalty_indicators(orders).table
     repeat = int((table["repeat_purchase_days"] > 0).sum())
     assert_in_doc("loyalty.md",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from rfm_loyalty import DataQualityWarning, OrderColumns, prepare_orders, rfm_table
+from rfm_loyalty import OrderColumns, prepare_orders, rfm_table
 from rfm_loyalty.datasets import add_products, make_orders
 from rfm_loyalty.exceptions import SchemaError
 from rfm_loyalty.loyalty import (
@@ -19,7 +17,7 @@ from rfm_loyalty.loyalty import (
     second_purchase,
 )
 
-from .helpers import REAL_DATA
+from .helpers import real_orders_with_products
 
 ALL_LINE_COLUMNS = OrderColumns(order_id="order_id", quantity="quantity",
                                 unit_price="unit_price", cost="cost", product="product",
@@ -87,15 +85,7 @@ def test_only_what_the_inputs_allow() -> None:
 
 @pytest.fixture(scope="module")
 def retail_products():
-    if not REAL_DATA.exists():
-        pytest.skip(f"real data not found at {REAL_DATA} (see shared/data/README.md)")
-    lines = pd.read_csv(REAL_DATA, dtype={"CustomerID": str, "InvoiceNo": str,
-                                          "StockCode": str})
-    columns = OrderColumns(customer="CustomerID", date="InvoiceDate", quantity="Quantity",
-                           unit_price="UnitPrice", order_id="InvoiceNo", product="StockCode")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataQualityWarning)
-        return prepare_orders(lines, columns)
+    return real_orders_with_products()
 
 
 @pytest.mark.slow
