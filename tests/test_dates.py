@@ -203,8 +203,8 @@ def test_the_drop_warning_shows_unreadable_dates_but_not_missing_ones():
     assert ("bad_date: order_date: e.g. 'March 4, 2024', '2024-02-30', '2300-01-01' (the "
             "column is read as YYYY-MM-DD") in message
     with pytest.warns(DataQualityWarning) as caught:  # only missing dates: nothing to show
-        prepare_orders(pd.DataFrame({"customer_id": list("abc"), "amount": 1.0,
-                                     "order_date": ["2024-01-05", None, ""]}))
+        prepare_orders(pd.DataFrame({"customer_id": list("abcd"), "amount": 1.0,
+                                     "order_date": ["2024-01-05", None, "", " NULL"]}))
     assert "e.g." not in str(caught[0].message)
 
 

@@ -29,6 +29,8 @@ DROP_REASONS: tuple[str, ...] = (
     "negative_amount",
     "bad_line",
 )
+#: Distinct unreadable values quoted per drop reason in a warning or an error.
+N_EXAMPLES = 3
 #: Reasons that mean the row itself is broken (the others are exclusions the
 #: caller asked for: a status filter, an as_of date, returns="drop").
 BAD_ROW_REASONS = (

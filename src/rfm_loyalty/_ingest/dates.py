@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest.accounting import N_EXAMPLES
+from rfm_loyalty._ingest.ids import is_missing_text
 from rfm_loyalty._ingest.text_dates import read_text_dates, to_datetimes
 from rfm_loyalty.exceptions import InvalidParameterError, SchemaError
 
@@ -92,24 +94,23 @@ def parse_dates(
 #: ``date_format`` keywords for numeric dates.
 DATE_NUMBER_FORMATS = ("excel", "epoch_s", "epoch_ms")
 
-#: Unreadable values shown in a ``bad_date`` note.
-_N_EXAMPLES = 3
-
 
 def bad_date_note(values: pd.Series, bad: np.ndarray, reading: str | None) -> str:
     """Examples of the unreadable dates of a column, for the drop warning ("" if none).
 
-    Missing values (None, NaN, NaT, blank text) are missing dates, not examples
-    of unreadable ones. Only the first thousand bad rows are looked at.
+    Missing values (None, NaN, NaT, blank text and the missing spellings of
+    ``ids.MISSING_TEXTS``) are missing dates, not examples of unreadable ones.
+    Only the first thousand bad rows are looked at.
     """
     rows = np.flatnonzero(bad)[:1000]
     if not len(rows):
         return ""
     failed = pd.Series(values.to_numpy(dtype=object)[rows], dtype=object).dropna()
-    texts = [t for t in pd.unique(failed.astype(str).str.strip()) if t and t != "NaT"]
+    distinct = pd.Index(pd.unique(failed.astype(str).str.strip()))
+    texts = [str(t) for t in distinct[~is_missing_text(distinct)] if t != "NaT"]
     if not texts:
         return ""
-    examples = ", ".join(repr(t) for t in texts[:_N_EXAMPLES])
+    examples = ", ".join(repr(t) for t in texts[:N_EXAMPLES])
     how = f" (the column is read as {reading})" if reading else ""
     return f"e.g. {examples}{how}"
 

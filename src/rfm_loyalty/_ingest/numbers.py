@@ -31,14 +31,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from rfm_loyalty._ingest.accounting import N_EXAMPLES
 from rfm_loyalty._ingest.ids import is_missing_text
 from rfm_loyalty.exceptions import SchemaError
 
 #: Currency signs and codes one amount may carry, before or after the number.
 CURRENCY_SIGNS: tuple[str, ...] = ("¥", "$", "€", "£", "元")
 CURRENCY_CODES: tuple[str, ...] = ("RMB", "CNY", "USD", "EUR")
-#: Distinct unreadable texts quoted in a warning or an error.
-N_EXAMPLES = 3
 
 
 class Numbers(NamedTuple):
